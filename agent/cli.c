@@ -1,0 +1,219 @@
+/* cli.c - see cli.h. */
+#include "cli.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+#include "version.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define STORE_FILE "rdm-agent.db"
+#define BUSY_MS    5000
+
+typedef struct command {
+    const char *name;
+    const char *args;
+    const char *summary;
+    const char *help;                          /* more detail, may be NULL */
+    rdm_rc (*run)(cli_ctx *ctx, rdm_err *err); /* NULL = not built yet */
+} command;
+
+static const command commands[] = {
+    {"init", "", "create or upgrade the store under [agent] DATA_DIR and check it",
+     "Creates DATA_DIR and the SQLite store in it (rdm-agent.db), applies the schema\n"
+     "migrations this version carries, and checks the store's integrity. Safe to run\n"
+     "again. Refuses a store written by a newer rdm-agent, without modifying it.\n"
+     "Refuses (exit 3) while another process holds a task lock on the store.",
+     cmd_init},
+    {"config", "check | defaults", "check the configuration, or print a documented template",
+     "config check     load the configuration as the agent would, print every key\n"
+     "                 with its effective value and where it came from (default,\n"
+     "                 file:line, environment); secrets are masked. Warnings and\n"
+     "                 errors go to stderr; exit 2 on any error.\n"
+     "config defaults  print an INI file documenting every key with its default.",
+     cmd_config},
+    {"import", "PATH...", "land CSV dumps or a USB bundle in the store", NULL, NULL},
+    {"collect", "[--entities A,B]", "turn landed dumps or PostgreSQL data into staged changes",
+     NULL, NULL},
+    {"export", "[--entities A,B]", "write staged changes into export files", NULL, NULL},
+    {"upload", "", "send ready export files to the datamart", NULL, NULL},
+    {"check-status", "[--force]", "ask the datamart the status of uploads in progress", NULL, NULL},
+    {"check-suspended", "", "mark stages that hang past STAGE_TIMEOUT as failed", NULL, NULL},
+    {"transfer", "[--entities A,B]", "collect, export, upload and check once", NULL, NULL},
+    {"run", "", "run as a service with the configured schedules", NULL, NULL},
+    {"stages", "[--collect|--export] [--since T] [--json]", "list stages and sub-stages", NULL,
+     NULL},
+    {"status", "", "one screen: what was done, what waits, what needs a person", NULL, NULL},
+    {"report", "--html FILE", "write a self-contained HTML report", NULL, NULL},
+    {"resend", "[ID|--all]", "put sub-stages the datamart rejected back in the queue", NULL, NULL},
+    {"cleanup", "", "delete sent files and old journal rows", NULL, NULL},
+    {"journal", "[--since T] [--failed]", "show the journal of HTTP requests", NULL, NULL},
+    {"validate", "FILE --entity KEY [--profile P]", "check an export file (format and logic)", NULL,
+     NULL},
+    {"service", "install|uninstall|start|stop", "manage the Windows service", NULL, NULL},
+    {"version", "", "print the version, git revision and library versions", NULL, cmd_version},
+    {"help", "[COMMAND]", "print this help, or a command's", NULL, NULL},
+};
+
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: rdm-agent [--config FILE] [-q|--quiet] [-v|--verbose] COMMAND [options]\n"
+                 "\ncommands (`rdm-agent help COMMAND` for one):\n");
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        fprintf(out, "  %-16s %s%s\n", commands[i].name, commands[i].summary,
+                commands[i].run || strcmp(commands[i].name, "help") == 0 ? "" : " (not built yet)");
+    }
+    fprintf(out, "\nconfiguration: --config FILE, else $RDM_AGENT_CONFIG, else ./rdm-agent.ini,\n"
+                 "else the system file; every key can be overridden by RDM_<SECTION>_<KEY>.\n"
+                 "exit codes: 0 success, 1 runtime failure, 2 usage or configuration error\n"
+                 "(and commands not built yet), 3 store busy.\n");
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void command_help(const command *c, FILE *out)
+{
+    fprintf(out, "usage: rdm-agent %s %s\n\n%s.\n", c->name, c->args, c->summary);
+    if (c->help)
+        fprintf(out, "\n%s\n", c->help);
+    if (!c->run && strcmp(c->name, "help") != 0)
+        fprintf(out, "\nThis command is not built yet in rdm-agent %s: it exits with code 2.\n",
+                RDM_VERSION);
+}
+
+static void print_diag(void *ud, int level, const char *msg)
+{
+    (void)ud;
+    if (level == 0)
+        log_error("%s", msg);
+    else
+        log_warn("%s", msg);
+}
+
+rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err)
+{
+    char path[4096];
+    rdm_rc rc;
+
+    if (ctx->cfg_loaded)
+        return RDM_OK;
+    if ((rc = cfg_find_path(ctx->config_opt, path, sizeof path, err)))
+        return rc;
+    rc = cfg_load(&ctx->cfg, path, print_diag, NULL, err);
+    ctx->cfg_loaded = 1;
+    if (rc == RDM_ERR_CONFIG && ctx->cfg.errors > 0)
+        return rdm_fail(err, rc, "%s: %d error(s) in the configuration (above); nothing was done",
+                        *path ? path : "built-in defaults and environment", ctx->cfg.errors);
+    if (rc)
+        return rc;
+    if (!ctx->quiet && !ctx->verbose)
+        log_set_level((log_level)log_level_parse(cfg_str(&ctx->cfg, CFG_LOG_LEVEL)));
+    if (*cfg_str(&ctx->cfg, CFG_LOG_FILE) &&
+        (rc = log_open_file(cfg_str(&ctx->cfg, CFG_LOG_FILE), err)))
+        return rc;
+    return RDM_OK;
+}
+
+rdm_rc cli_open_store(cli_ctx *ctx, store **st, int *from_version, rdm_err *err)
+{
+    const char *dir = cfg_str(&ctx->cfg, CFG_DATA_DIR);
+    char path[4096];
+    rdm_rc rc;
+
+    if ((rc = plat_mkdirs(dir, err)))
+        return rc;
+    if (plat_join(dir, STORE_FILE, path, sizeof path))
+        return rdm_fail(err, RDM_ERR_CONFIG, "[agent] DATA_DIR is too long");
+    return store_open(path, STORE_CREATE | STORE_MIGRATE, BUSY_MS, st, from_version, err);
+}
+
+int cli_main(int argc, char **argv)
+{
+    cli_ctx ctx;
+    char *rest[256];
+    int nrest = 0;
+    rdm_err err;
+    rdm_rc rc;
+
+    memset(&ctx, 0, sizeof ctx);
+    rdm_err_clear(&err);
+    /* global options may stand anywhere before "--" */
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--config") == 0 || strcmp(a, "-c") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "rdm-agent: %s needs a file name\n", a);
+                return 2;
+            }
+            ctx.config_opt = argv[++i];
+        } else if (strncmp(a, "--config=", 9) == 0) {
+            ctx.config_opt = a + 9;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            ctx.quiet = 1;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            ctx.verbose = 1;
+        } else if (nrest < (int)(sizeof rest / sizeof rest[0]) - 1) {
+            rest[nrest++] = argv[i];
+        } else {
+            fprintf(stderr, "rdm-agent: too many arguments\n");
+            return 2;
+        }
+    }
+    rest[nrest] = NULL;
+    if (ctx.quiet)
+        log_set_level(LOG_ERROR);
+    if (ctx.verbose)
+        log_set_level(LOG_DEBUG);
+    if (nrest == 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(rest[0], "help") == 0 || strcmp(rest[0], "--help") == 0 ||
+        strcmp(rest[0], "-h") == 0) {
+        if (nrest > 1) {
+            const command *c = find_command(rest[1]);
+            if (!c) {
+                fprintf(stderr, "rdm-agent: unknown command '%s'; see `rdm-agent help`\n", rest[1]);
+                return 2;
+            }
+            command_help(c, stdout);
+            return 0;
+        }
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(rest[0], "--version") == 0)
+        rest[0] = "version";
+    const command *c = find_command(rest[0]);
+    if (!c) {
+        fprintf(stderr, "rdm-agent: unknown command '%s'; see `rdm-agent help`\n", rest[0]);
+        return 2;
+    }
+    for (int i = 1; i < nrest; i++)
+        if (strcmp(rest[i], "--help") == 0 || strcmp(rest[i], "-h") == 0) {
+            command_help(c, stdout);
+            return 0;
+        }
+    if (!c->run) {
+        fprintf(stderr, "rdm-agent: '%s' is not built yet in rdm-agent %s; nothing was done.\n",
+                c->name, RDM_VERSION);
+        return rdm_rc_exit(RDM_ERR_NOT_BUILT);
+    }
+    ctx.argc = nrest;
+    ctx.argv = rest;
+    rc = c->run(&ctx, &err);
+    if (rc && err.msg[0])
+        log_error("%s", err.msg);
+    if (ctx.cfg_loaded)
+        cfg_free(&ctx.cfg);
+    log_close();
+    return rdm_rc_exit(rc);
+}

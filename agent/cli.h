@@ -1,0 +1,44 @@
+/*
+ * cli.h - the command line: global options, the command table, help, and
+ * the shared steps of every command (load the configuration, open the
+ * store).
+ *
+ * Interface (prefix cli_):
+ *   cli_main()          parse, dispatch, map the result to an exit code
+ *   cli_ctx             what a command gets: options and configuration
+ *   cli_load_config()   find and load the configuration, report problems
+ *   cli_open_store()    create the data directory, open and migrate
+ */
+#ifndef RDM_CLI_H
+#define RDM_CLI_H
+
+#include "../base/rc.h"
+#include "../storage/store.h"
+#include "config.h"
+
+typedef struct cli_ctx {
+    const char *config_opt; /* --config FILE, or NULL */
+    int quiet, verbose;
+    int argc; /* the command's own arguments (argv[0] = command) */
+    char **argv;
+    rdm_config cfg;
+    int cfg_loaded;
+} cli_ctx;
+
+/* Returns the process exit code (see rdm_rc_exit). */
+int cli_main(int argc, char **argv);
+
+/* Loads the configuration into ctx->cfg, printing warnings and errors to
+ * stderr as it goes, and applies LOG_LEVEL / LOG_FILE. */
+rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err);
+
+/* Opens (creating and migrating) the store under DATA_DIR; *from_version
+ * gets the version found (0 = new). Caller closes the store. */
+rdm_rc cli_open_store(cli_ctx *ctx, store **st, int *from_version, rdm_err *err);
+
+/* Commands (cmd_*.c). Each returns a result; the message is in err. */
+rdm_rc cmd_init(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_config(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_version(cli_ctx *ctx, rdm_err *err);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * plat.h - the platform layer: everything that differs between POSIX and
+ * Windows lives behind these functions (files, directories, processes,
+ * host name, well-known paths). Nothing else in rdm-agent includes
+ * <unistd.h> or <windows.h>.
+ *
+ * Interface (prefix plat_):
+ *   plat_read_file()      whole small file into a malloc'd, NUL-terminated buffer
+ *   plat_mkdirs()         mkdir -p
+ *   plat_exists()         does a path exist
+ *   plat_is_abs()         is a path absolute
+ *   plat_dirname()        directory part of a path, into a caller's buffer
+ *   plat_join()           dir + "/" + name, into a caller's buffer
+ *   plat_pid()            this process's id
+ *   plat_pid_alive()      is a process with that id running on this host
+ *   plat_hostname()       this host's name
+ *   plat_system_config()  the system-wide configuration path
+ *   plat_isatty_stderr()  is stderr a terminal
+ */
+#ifndef RDM_PLAT_H
+#define RDM_PLAT_H
+
+#include "rc.h"
+
+#include <stddef.h>
+
+#ifdef _WIN32
+#define PLAT_SEP '\\'
+#else
+#define PLAT_SEP '/'
+#endif
+
+/* Reads the whole file at path (at most max bytes, else RDM_ERR_RANGE) into
+ * *out, which the caller frees; *len gets the size. The buffer is
+ * NUL-terminated. Errors name the path and the system's reason. */
+rdm_rc plat_read_file(const char *path, size_t max, char **out, size_t *len, rdm_err *err);
+
+/* Creates path and its missing parents (mode 0750 on POSIX). An existing
+ * directory is success; an existing non-directory is RDM_ERR_IO. */
+rdm_rc plat_mkdirs(const char *path, rdm_err *err);
+
+/* 1 if path exists (any type), else 0. */
+int plat_exists(const char *path);
+
+/* 1 if path is absolute (POSIX "/..."; Windows "C:\...", "\\server\..."). */
+int plat_is_abs(const char *path);
+
+/* Writes the directory part of path into buf ("." when there is none).
+ * Returns 0, or -1 if buf is too small. */
+int plat_dirname(const char *path, char *buf, size_t n);
+
+/* Writes dir + separator + name into buf; name alone when it is absolute or
+ * dir is empty. Returns 0, or -1 if buf is too small. */
+int plat_join(const char *dir, const char *name, char *buf, size_t n);
+
+long long plat_pid(void);
+
+/* 1 if a process with this id exists on this host, 0 if not. When it cannot
+ * be told (permission), answers 1: the caller must not steal a live lock. */
+int plat_pid_alive(long long pid);
+
+/* Host name into buf (truncated), "unknown" if it cannot be read. */
+void plat_hostname(char *buf, size_t n);
+
+/* Writes the system-wide configuration path into buf:
+ * /etc/rdm-agent/rdm-agent.ini, or %ProgramData%\rdm-agent\rdm-agent.ini. */
+int plat_system_config(char *buf, size_t n);
+
+int plat_isatty_stderr(void);
+
+#endif

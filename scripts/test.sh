@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# test.sh - the README's test command (and all that .ci/run does): installs
+# what is missing, builds with gcc and with clang (warnings are errors), and
+# runs the whole suite in each build, the last one under AddressSanitizer +
+# UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+
+jobs=$(nproc 2>/dev/null || echo 2)
+build() { # dir, cmake args...
+  local dir=$1; shift
+  cmake -S . -B "$dir" -DRDM_WERROR=ON "$@" >/dev/null
+  cmake --build "$dir" -j"$jobs" -- --no-print-directory >/dev/null
+}
+
+echo "== gcc, -Werror"
+build build/gcc -DCMAKE_C_COMPILER=gcc
+ctest --test-dir build/gcc --output-on-failure
+
+echo "== clang, -Werror"
+build build/clang -DCMAKE_C_COMPILER=clang
+ctest --test-dir build/clang --output-on-failure
+
+echo "== gcc, AddressSanitizer + UndefinedBehaviorSanitizer"
+build build/asan -DCMAKE_C_COMPILER=gcc -DRDM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure

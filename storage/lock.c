@@ -1,0 +1,129 @@
+/* lock.c - see lock.h. */
+#ifndef _WIN32
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include "lock.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static void fmt_time(long long t, char *buf, size_t n)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+#ifdef _WIN32
+    localtime_s(&tm, &tt);
+#else
+    localtime_r(&tt, &tm);
+#endif
+    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+rdm_rc store_lock_acquire(store *st, const char *task, long long expire_s, rdm_err *err)
+{
+    sqlite3 *db = store_db(st);
+    sqlite3_stmt *sel = NULL, *del = NULL, *ins = NULL;
+    char host[256];
+    long long now = (long long)time(NULL), me = plat_pid();
+    rdm_rc rc;
+    int step;
+
+    plat_hostname(host, sizeof host);
+    if ((rc = store_begin(st, err)))
+        return rc;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT task, pid, host, acquired_at, expires_at FROM task_lock "
+                           "WHERE task = ?1 OR task = '*' OR ?1 = '*'",
+                           -1, &sel, NULL) ||
+        sqlite3_prepare_v2(db, "DELETE FROM task_lock WHERE task = ?", -1, &del, NULL) ||
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO task_lock(task, pid, host, acquired_at, expires_at) "
+                           "VALUES (?, ?, ?, ?, ?)",
+                           -1, &ins, NULL)) {
+        rc = store_fail(st, err, "preparing the task lock");
+        goto out;
+    }
+    sqlite3_bind_text(sel, 1, task, -1, SQLITE_STATIC);
+    while ((step = sqlite3_step(sel)) == SQLITE_ROW) {
+        const char *t = (const char *)sqlite3_column_text(sel, 0);
+        long long pid = sqlite3_column_int64(sel, 1);
+        const char *h = (const char *)sqlite3_column_text(sel, 2);
+        long long since = sqlite3_column_int64(sel, 3), until = sqlite3_column_int64(sel, 4);
+        int same_host = strcmp(h, host) == 0;
+        const char *why = NULL;
+        char s1[32], s2[32];
+
+        fmt_time(since, s1, sizeof s1);
+        fmt_time(until, s2, sizeof s2);
+        if (same_host && pid == me) {
+            rc = rdm_fail(err, RDM_ERR_BUSY,
+                          "store is busy (pid %lld, task %s): this process "
+                          "already holds the lock",
+                          pid, t);
+            goto out;
+        }
+        if (now >= until)
+            why = "it expired";
+        else if (same_host && !plat_pid_alive(pid))
+            why = "that process no longer runs";
+        if (!why) {
+            rc = rdm_fail(err, RDM_ERR_BUSY,
+                          "store is busy (pid %lld on %s, task %s, since %s; the lock expires "
+                          "at %s). Wait for it to finish, or stop that process",
+                          pid, h, t, s1, s2);
+            goto out;
+        }
+        log_warn("task lock '%s' held by pid %lld on %s since %s taken over: %s", t, pid, h, s1,
+                 why);
+        sqlite3_bind_text(del, 1, t, -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(del) != SQLITE_DONE) {
+            rc = store_fail(st, err, "removing a stale task lock");
+            goto out;
+        }
+        sqlite3_reset(del);
+    }
+    if (step != SQLITE_DONE) {
+        rc = store_fail(st, err, "reading task locks");
+        goto out;
+    }
+    sqlite3_bind_text(ins, 1, task, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 2, me);
+    sqlite3_bind_text(ins, 3, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 4, now);
+    sqlite3_bind_int64(ins, 5, now + expire_s);
+    if (sqlite3_step(ins) != SQLITE_DONE) {
+        rc = store_fail(st, err, "writing the task lock");
+        goto out;
+    }
+    rc = store_commit(st, err);
+out:
+    sqlite3_finalize(sel);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    if (rc)
+        store_rollback(st);
+    return rc;
+}
+
+rdm_rc store_lock_release(store *st, const char *task, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    char host[256];
+    rdm_rc rc = RDM_OK;
+
+    plat_hostname(host, sizeof host);
+    if (sqlite3_prepare_v2(store_db(st),
+                           "DELETE FROM task_lock WHERE task = ? AND pid = ? AND host = ?", -1, &s,
+                           NULL) != SQLITE_OK)
+        return store_fail(st, err, "preparing the lock release");
+    sqlite3_bind_text(s, 1, task, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, plat_pid());
+    sqlite3_bind_text(s, 3, host, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store_fail(st, err, "releasing the task lock");
+    sqlite3_finalize(s);
+    return rc;
+}

@@ -1,0 +1,173 @@
+/*
+ * schema.c - the embedded migrations of the store, oldest first. Migration
+ * N takes a store at user_version N-1 to N. Never edit a released
+ * migration: add a new one.
+ *
+ * Times are INTEGER seconds since the Unix epoch (UTC); reports convert them
+ * to local time. Status keys and Russian titles are the reference's
+ * (../shared/spec/STATES.md, PROTOCOL.md): operators know them from the
+ * product's screens.
+ */
+#include "schema.h"
+
+static const char m1_stages[] =
+    /* reference vocabulary, kept in the store so reports and SQL tools show it */
+    "CREATE TABLE stage_status(\n"
+    "  kind TEXT NOT NULL,   -- collect_stage, collect_substage, export_stage, export_substage\n"
+    "  key TEXT NOT NULL,\n"
+    "  title TEXT NOT NULL,\n"
+    "  PRIMARY KEY(kind, key)) WITHOUT ROWID;\n"
+    "INSERT INTO stage_status VALUES\n"
+    " ('collect_stage','CREATED','Создан'),\n"
+    " ('collect_stage','IN_PROGRESS','В процессе сбора'),\n"
+    " ('collect_stage','FINISHED','Завершено'),\n"
+    " ('collect_stage','FAILED','Завершено с ошибками'),\n"
+    " ('collect_substage','CREATED','Создан'),\n"
+    " ('collect_substage','IN_PROGRESS','В процессе сбора'),\n"
+    " ('collect_substage','READY_TO_EXPORT','Готово к выгрузке'),\n"
+    " ('collect_substage','FAILED','Завершено с ошибками'),\n"
+    " ('export_stage','CREATED','Создан'),\n"
+    " ('export_stage','IN_PROGRESS','В процессе'),\n"
+    " ('export_stage','FINISHED','Завершено'),\n"
+    " ('export_stage','FAILED','Завершено с ошибками'),\n"
+    " ('export_substage','CREATED','Создан'),\n"
+    " ('export_substage','IN_PROGRESS','Запущен'),\n"
+    " ('export_substage','FINISHED','Завершен'),\n"
+    " ('export_substage','FAILED','Завершен с ошибками'),\n"
+    " ('export_substage','READY_FOR_EXPORT','Готов к выгрузке'),\n"
+    " ('export_substage','PROCESS_ERROR','Ошибка обработки витриной');\n"
+    "CREATE TABLE collect_stage(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  status TEXT NOT NULL DEFAULT 'CREATED'\n"
+    "    CHECK(status IN ('CREATED','IN_PROGRESS','FINISHED','FAILED')),\n"
+    "  period_start INTEGER,\n"
+    "  period_end INTEGER,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  ended_at INTEGER,\n"
+    "  error TEXT);\n"
+    "CREATE INDEX collect_stage_status ON collect_stage(status);\n"
+    "CREATE TABLE collect_substage(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  stage_id INTEGER NOT NULL REFERENCES collect_stage(id),\n"
+    "  model TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL DEFAULT 'CREATED'\n"
+    "    CHECK(status IN ('CREATED','IN_PROGRESS','READY_TO_EXPORT','FAILED')),\n"
+    "  previous_id INTEGER REFERENCES collect_substage(id),\n"
+    "  rows INTEGER NOT NULL DEFAULT 0,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  ended_at INTEGER,\n"
+    "  error TEXT);\n"
+    "CREATE INDEX collect_substage_stage ON collect_substage(stage_id);\n"
+    "CREATE TABLE export_stage(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  status TEXT NOT NULL DEFAULT 'CREATED'\n"
+    "    CHECK(status IN ('CREATED','IN_PROGRESS','FINISHED','FAILED')),\n"
+    "  period_start INTEGER,\n"
+    "  period_end INTEGER,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  ended_at INTEGER,\n"
+    "  error TEXT);\n"
+    "CREATE INDEX export_stage_status ON export_stage(status);\n"
+    "CREATE TABLE export_substage(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  stage_id INTEGER NOT NULL REFERENCES export_stage(id),\n"
+    "  entity TEXT NOT NULL,\n"
+    "  status TEXT NOT NULL DEFAULT 'CREATED'\n"
+    "    CHECK(status IN ('CREATED','IN_PROGRESS','FINISHED','FAILED','READY_FOR_EXPORT',\n"
+    "                     'PROCESS_ERROR')),\n"
+    "  records INTEGER NOT NULL DEFAULT 0,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  ended_at INTEGER,\n"
+    "  error TEXT);\n"
+    "CREATE INDEX export_substage_stage ON export_substage(stage_id);\n"
+    "CREATE INDEX export_substage_status ON export_substage(status);\n"
+    "CREATE TABLE attachment(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  substage_id INTEGER NOT NULL REFERENCES export_substage(id),\n"
+    "  path TEXT NOT NULL,\n"
+    "  operation INTEGER NOT NULL CHECK(operation IN (1,2,3)),  -- CREATE, UPDATE, DELETE\n"
+    "  size INTEGER NOT NULL CHECK(size >= 0),\n"
+    "  sha256 TEXT NOT NULL,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  modified_at INTEGER NOT NULL);\n"
+    "CREATE INDEX attachment_substage ON attachment(substage_id);\n";
+
+static const char m2_network[] =
+    "CREATE TABLE file_upload_status(\n"
+    "  code INTEGER PRIMARY KEY, key TEXT NOT NULL, title TEXT NOT NULL);\n"
+    "INSERT INTO file_upload_status VALUES\n"
+    " (1,'IN_PROGRESS','В процессе'), (2,'FINISHED','Завершено'),\n"
+    " (3,'ERROR','Ошибка'), (4,'IN_CHECK','На проверке');\n"
+    "CREATE TABLE datamart_status(\n"
+    "  code INTEGER PRIMARY KEY, key TEXT NOT NULL, title TEXT NOT NULL,\n"
+    "  file_status INTEGER NOT NULL REFERENCES file_upload_status(code));\n"
+    "INSERT INTO datamart_status VALUES\n"
+    " (-1,'UPLOAD_TO_BUFFER','Загрузка данных в буффер',1),\n"
+    " (0,'BUFFERED','Запрос буфферизирован',1),\n"
+    " (1,'WAIT_FOR_OPEN_DELTA','Ожидает открытия дельты',1),\n"
+    " (2,'IN_PROCESSING','В обработке',1),\n"
+    " (3,'SUCCESSFULLY_PROCESSED','Успешно обработан',2),\n"
+    " (4,'FAILED_PROCESSING','Ошибка обработки запроса',3),\n"
+    " (5,'REQUEST_ID_NOT_FOUND','Идентификатор запроса не обнаружен',3),\n"
+    " (6,'FORMAT_LOGICAL_CONTROL','Форматно-логический контроль',1),\n"
+    " (7,'FLC_ERROR','Ошибки ФЛК',3);\n"
+    /* one row per HTTP exchange; bodies are summarised (size, sha256), and
+     * secrets are never stored (the net layer redacts before insert) */
+    "CREATE TABLE journal(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  started_at INTEGER NOT NULL,\n"
+    "  duration_ms INTEGER,\n"
+    "  method TEXT NOT NULL,\n"
+    "  url TEXT NOT NULL,\n"
+    "  request_headers TEXT,\n"
+    "  body_size INTEGER,\n"
+    "  body_sha256 TEXT,\n"
+    "  http_status INTEGER,\n"
+    "  response_headers TEXT,\n"
+    "  response_text TEXT,\n"
+    "  error TEXT,\n"
+    "  is_emulation INTEGER NOT NULL DEFAULT 0);\n"
+    "CREATE INDEX journal_started ON journal(started_at);\n"
+    "CREATE TABLE upload_log(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  substage_id INTEGER NOT NULL REFERENCES export_substage(id),\n"
+    "  attachment_id INTEGER NOT NULL REFERENCES attachment(id),\n"
+    "  journal_id INTEGER REFERENCES journal(id),\n"
+    "  request_id TEXT,\n"
+    "  is_emulation INTEGER NOT NULL DEFAULT 0,\n"
+    "  file_upload_status INTEGER NOT NULL DEFAULT 1 REFERENCES file_upload_status(code),\n"
+    "  last_status_at INTEGER,\n"
+    "  created_at INTEGER NOT NULL,\n"
+    "  modified_at INTEGER NOT NULL);\n"
+    "CREATE INDEX upload_log_status ON upload_log(file_upload_status);\n"
+    "CREATE INDEX upload_log_substage ON upload_log(substage_id);\n"
+    "CREATE TABLE status_request_log(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  upload_id INTEGER NOT NULL REFERENCES upload_log(id),\n"
+    "  journal_id INTEGER REFERENCES journal(id),\n"
+    "  request_status INTEGER REFERENCES datamart_status(code),\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE INDEX status_request_log_upload ON status_request_log(upload_id);\n";
+
+static const char m3_locks[] =
+    /* one row per held task lock; see lock.c */
+    "CREATE TABLE task_lock(\n"
+    "  task TEXT PRIMARY KEY,\n"
+    "  pid INTEGER NOT NULL,\n"
+    "  host TEXT NOT NULL,\n"
+    "  acquired_at INTEGER NOT NULL,\n"
+    "  expires_at INTEGER NOT NULL) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {m1_stages, m2_network, m3_locks};
+
+int schema_latest(void)
+{
+    return (int)(sizeof migrations / sizeof migrations[0]);
+}
+
+const char *schema_migration(int version)
+{
+    if (version < 1 || version > schema_latest())
+        return 0;
+    return migrations[version - 1];
+}

@@ -1,0 +1,238 @@
+/* store.c - see store.h. */
+#include "store.h"
+#include "../base/plat.h"
+#include "schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct store {
+    sqlite3 *db;
+    char *path;
+    int busy_ms;
+};
+
+sqlite3 *store_db(store *st)
+{
+    return st->db;
+}
+
+const char *store_path(store *st)
+{
+    return st->path;
+}
+
+int store_latest_version(void)
+{
+    return schema_latest();
+}
+
+rdm_rc store_fail(store *st, rdm_err *err, const char *what)
+{
+    int code = sqlite3_errcode(st->db) & 0xff;
+    if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+        return rdm_fail(err, RDM_ERR_BUSY,
+                        "store is busy: another process kept %s locked for more than %d ms "
+                        "(%s); try again, or see `rdm-agent status`",
+                        st->path, st->busy_ms, what);
+    if (code == SQLITE_FULL)
+        return rdm_fail(err, RDM_ERR_IO, "%s: the disk holding %s is full; free space and rerun",
+                        what, st->path);
+    return rdm_fail(err, RDM_ERR_STORE, "%s: %s (store %s)", what, sqlite3_errmsg(st->db),
+                    st->path);
+}
+
+rdm_rc store_exec(store *st, const char *sql, rdm_err *err)
+{
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return store_fail(st, err, sql);
+    return RDM_OK;
+}
+
+rdm_rc store_begin(store *st, rdm_err *err)
+{
+    return store_exec(st, "BEGIN IMMEDIATE", err);
+}
+
+rdm_rc store_commit(store *st, rdm_err *err)
+{
+    return store_exec(st, "COMMIT", err);
+}
+
+void store_rollback(store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(s);
+        if (rc == SQLITE_ROW) {
+            *out = sqlite3_column_int(s, 0);
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int store_version(store *st)
+{
+    int v = -1;
+    pragma_int(st->db, "PRAGMA user_version", &v);
+    return v;
+}
+
+/* Looks at an existing file through a read-only connection, so that a store
+ * we must refuse is never written to (not even a journal-mode change). */
+static rdm_rc inspect(const char *path, int busy_ms, int *version, rdm_err *err)
+{
+    sqlite3 *db = NULL;
+    int app = 0, tables = 0, rc;
+    rdm_rc res = RDM_OK;
+
+    rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(db, busy_ms);
+        rc = pragma_int(db, "PRAGMA application_id", &app);
+    }
+    if (rc == SQLITE_OK)
+        rc = pragma_int(db, "PRAGMA user_version", version);
+    if (rc == SQLITE_OK)
+        rc = pragma_int(db, "SELECT count(*) FROM sqlite_master", &tables);
+    if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        res = rdm_fail(err, RDM_ERR_BUSY, "store is busy: %s is locked by another process", path);
+    else if (rc != SQLITE_OK)
+        res = rdm_fail(err, RDM_ERR_STORE,
+                       "%s is not a readable SQLite database (%s); move it away or point "
+                       "[agent] DATA_DIR elsewhere",
+                       path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    else if ((app != 0 && app != STORE_APP_ID) || (app == 0 && tables > 0))
+        res = rdm_fail(err, RDM_ERR_STORE,
+                       "%s is an SQLite database but not an rdm-agent store; it was not "
+                       "modified. Move it away or point [agent] DATA_DIR elsewhere",
+                       path);
+    else if (*version > schema_latest())
+        res = rdm_fail(err, RDM_ERR_NEWER,
+                       "store %s was written by a newer rdm-agent (schema version %d; this "
+                       "agent knows up to %d). It was not modified. Install the newer "
+                       "rdm-agent again, or restore a backup made by this version",
+                       path, *version, schema_latest());
+    sqlite3_close(db);
+    return res;
+}
+
+rdm_rc store_migrate(store *st, int target, rdm_err *err)
+{
+    rdm_rc rc;
+    if (target <= 0 || target > schema_latest())
+        target = schema_latest();
+    for (;;) {
+        int v = 0;
+        if ((rc = store_begin(st, err)))
+            return rc;
+        /* read inside the write transaction: another process may have
+         * migrated while we waited */
+        if (pragma_int(st->db, "PRAGMA user_version", &v) != SQLITE_OK) {
+            rc = store_fail(st, err, "reading the schema version");
+            goto fail;
+        }
+        if (v >= target) {
+            store_rollback(st);
+            return RDM_OK;
+        }
+        if (sqlite3_exec(st->db, schema_migration(v + 1), NULL, NULL, NULL) != SQLITE_OK) {
+            char what[64];
+            snprintf(what, sizeof what, "migration to schema version %d", v + 1);
+            rc = store_fail(st, err, what);
+            goto fail;
+        }
+        char sql[96];
+        snprintf(sql, sizeof sql, "PRAGMA application_id=%d; PRAGMA user_version=%d", STORE_APP_ID,
+                 v + 1);
+        if ((rc = store_exec(st, sql, err)))
+            goto fail;
+        if ((rc = store_commit(st, err)))
+            goto fail;
+    }
+fail:
+    store_rollback(st);
+    return rc;
+}
+
+rdm_rc store_open(const char *path, int flags, int busy_ms, store **out, int *from_version,
+                  rdm_err *err)
+{
+    store *st;
+    int version = 0, rc;
+    rdm_rc res;
+
+    *out = NULL;
+    if (plat_exists(path)) {
+        if ((res = inspect(path, busy_ms, &version, err)))
+            return res;
+    } else if (!(flags & STORE_CREATE)) {
+        return rdm_fail(err, RDM_ERR_NOT_FOUND,
+                        "store %s does not exist; run `rdm-agent init` first", path);
+    }
+    if (from_version)
+        *from_version = version;
+    if (!(st = calloc(1, sizeof *st)) || !(st->path = malloc(strlen(path) + 1))) {
+        free(st);
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    strcpy(st->path, path);
+    st->busy_ms = busy_ms;
+    rc = sqlite3_open_v2(path, &st->db,
+                         SQLITE_OPEN_READWRITE | (flags & STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
+                         NULL);
+    if (rc != SQLITE_OK) {
+        res = rdm_fail(err, RDM_ERR_STORE, "cannot open store %s: %s", path,
+                       st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, busy_ms);
+    sqlite3_extended_result_codes(st->db, 1);
+    /*
+     * WAL: readers (status, report) never block the writer.
+     * synchronous=FULL: in WAL mode NORMAL is safe against a crash of the
+     * process but not of the machine: after a power cut the last commits
+     * can be lost. A lost commit that recorded "file sent, request id X"
+     * would make the agent send that file again, so every state change is
+     * fsync'ed at commit, at the price of one WAL fsync per transaction
+     * (the pipeline commits per chunk, not per row).
+     */
+    if ((res = store_exec(st, "PRAGMA journal_mode=WAL", err)) ||
+        (res = store_exec(st, "PRAGMA synchronous=FULL", err)) ||
+        (res = store_exec(st, "PRAGMA foreign_keys=ON", err)))
+        goto fail;
+    if (flags & STORE_MIGRATE) {
+        if ((res = store_migrate(st, 0, err)))
+            goto fail;
+    } else if (store_version(st) < schema_latest()) {
+        res = rdm_fail(err, RDM_ERR_STORE,
+                       "store %s is at schema version %d, this agent needs %d; run "
+                       "`rdm-agent init` to upgrade it",
+                       path, store_version(st), schema_latest());
+        goto fail;
+    }
+    *out = st;
+    return RDM_OK;
+fail:
+    store_close(st);
+    return res;
+}
+
+void store_close(store *st)
+{
+    if (!st)
+        return;
+    sqlite3_close(st->db);
+    free(st->path);
+    free(st);
+}

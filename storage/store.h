@@ -1,0 +1,73 @@
+/*
+ * store.h - the agent's SQLite store: one file under the data directory,
+ * opened with the agent's pragmas, its schema versioned with
+ * PRAGMA user_version and migrated by embedded SQL.
+ *
+ * Interface (prefix store_):
+ *   store_open()       open (and create / migrate on request); refuses a
+ *                      store written by a newer agent without touching it
+ *   store_close()
+ *   store_db()         the sqlite3 handle, for the other storage modules
+ *   store_version()    the schema version of the open store
+ *   store_migrate()    apply the embedded migrations up to a version
+ *   store_latest_version()
+ *   store_begin() / store_commit() / store_rollback()
+ *                      write transactions (BEGIN IMMEDIATE), busy mapped
+ *                      to RDM_ERR_BUSY
+ */
+#ifndef RDM_STORE_H
+#define RDM_STORE_H
+
+#include "../base/rc.h"
+
+#include <sqlite3.h>
+
+typedef struct store store;
+
+enum {
+    STORE_CREATE = 1,  /* create the file if it does not exist */
+    STORE_MIGRATE = 2, /* apply migrations up to the latest version */
+};
+
+/* The store's application_id ("RDMA"), set on creation. */
+#define STORE_APP_ID 0x52444D41
+
+/* Opens the store at path. Without STORE_CREATE a missing file is
+ * RDM_ERR_NOT_FOUND. A file written by a newer agent (user_version above
+ * what this binary knows) is RDM_ERR_NEWER and is left byte-for-byte
+ * unchanged; a file that is not an rdm-agent store is RDM_ERR_STORE. With
+ * STORE_MIGRATE, migrations run (*from_version, if not NULL, gets the
+ * version found). busy_ms: how long to wait for another writer. On success
+ * the caller owns *out and frees it with store_close(). */
+rdm_rc store_open(const char *path, int flags, int busy_ms, store **out, int *from_version,
+                  rdm_err *err);
+
+void store_close(store *st);
+
+sqlite3 *store_db(store *st);
+const char *store_path(store *st);
+
+/* Schema version of the open store. */
+int store_version(store *st);
+
+/* The newest schema version this binary can write. */
+int store_latest_version(void);
+
+/* Applies migrations one by one, each in its own write transaction that
+ * also sets user_version, up to target (0 = latest). */
+rdm_rc store_migrate(store *st, int target, rdm_err *err);
+
+/* BEGIN IMMEDIATE; RDM_ERR_BUSY when another process keeps writing for
+ * longer than the busy timeout. */
+rdm_rc store_begin(store *st, rdm_err *err);
+rdm_rc store_commit(store *st, rdm_err *err);
+void store_rollback(store *st);
+
+/* Executes SQL without results; maps errors (busy -> RDM_ERR_BUSY). */
+rdm_rc store_exec(store *st, const char *sql, rdm_err *err);
+
+/* Fills err from the connection's last error with a context prefix;
+ * returns RDM_ERR_BUSY for SQLITE_BUSY/LOCKED, else RDM_ERR_STORE. */
+rdm_rc store_fail(store *st, rdm_err *err, const char *what);
+
+#endif
