@@ -2,7 +2,10 @@
 #include "cli.h"
 #include "../base/log.h"
 #include "../base/plat.h"
+#include "profile.h"
 #include "version.h"
+
+#include <stdlib.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +51,15 @@ static const command commands[] = {
     {"resend", "[ID|--all]", "put sub-stages the datamart rejected back in the queue", NULL, NULL},
     {"cleanup", "", "delete sent files and old journal rows", NULL, NULL},
     {"journal", "[--since T] [--failed]", "show the journal of HTTP requests", NULL, NULL},
-    {"validate", "FILE --entity KEY [--profile P]", "check an export file (format and logic)", NULL,
-     NULL},
+    {"validate", "FILE --entity KEY [--profile P] [--prefix P]",
+     "check an export file (format and logic, ФЛК)",
+     "Checks FILE as the datamart's format-and-logic control would for entity KEY:\n"
+     "header, field count, quoting, required fields, types (int, bool, date,\n"
+     "datetime, decimal), key prefix (EXPORT_ENTITY_ID_PREFIX, or --prefix),\n"
+     "hashes, control characters, UTF-8, LF line ends and no newline after the\n"
+     "last line. Prints each problem with its line and field; exit 1 if any.\n"
+     "The profile is [agent] PROFILE unless --profile names another.",
+     cmd_validate},
     {"service", "install|uninstall|start|stop", "manage the Windows service", NULL, NULL},
     {"version", "", "print the version, git revision and library versions", NULL, cmd_version},
     {"help", "[COMMAND]", "print this help, or a command's", NULL, NULL},
@@ -133,6 +143,29 @@ rdm_rc cli_open_store(cli_ctx *ctx, store **st, int *from_version, rdm_err *err)
     if (plat_join(dir, STORE_FILE, path, sizeof path))
         return rdm_fail(err, RDM_ERR_CONFIG, "[agent] DATA_DIR is too long");
     return store_open(path, STORE_CREATE | STORE_MIGRATE, BUSY_MS, st, from_version, err);
+}
+
+rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, profile *p, rdm_err *err)
+{
+    char dirs[8192];
+    const char *env = getenv("RDM_PROFILE_PATH");
+    char own[4096];
+    if (plat_join(ctx->cfg.base_dir, "profiles", own, sizeof own))
+        own[0] = '\0';
+    /* $RDM_PROFILE_PATH, then profiles/ beside the configuration, then the
+     * installed share folder, then the source tree this binary was built
+     * from (for running from a build directory) */
+    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s", env && *env ? env : "", env && *env ? ":" : "",
+             own, ':', RDM_SHARE_PROFILES, ':', RDM_SOURCE_PROFILES);
+#ifdef _WIN32
+    for (char *c = dirs; *c; c++)
+        if (*c == ':' && !(c > dirs && c[1] == '\\'))
+            *c = ';';
+#endif
+    rdm_rc rc = profile_load(p, spec ? spec : cfg_str(&ctx->cfg, CFG_PROFILE), ctx->cfg.base_dir,
+                             dirs, err);
+    /* a broken profile is a configuration error (exit 2), not bad data */
+    return rc == RDM_ERR_PARSE ? RDM_ERR_CONFIG : rc;
 }
 
 int cli_main(int argc, char **argv)

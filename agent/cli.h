@@ -40,5 +40,12 @@ rdm_rc cli_open_store(cli_ctx *ctx, store **st, int *from_version, rdm_err *err)
 rdm_rc cmd_init(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_config(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_version(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_validate(cli_ctx *ctx, rdm_err *err);
+
+struct profile;
+/* Loads the profiles named by spec (NULL: [agent] PROFILE), looking for
+ * bare names in $RDM_PROFILE_PATH, profiles/ beside the configuration file,
+ * the installed share folder and the source tree. */
+rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, struct profile *p, rdm_err *err);
 
 #endif

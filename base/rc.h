@@ -38,7 +38,10 @@ typedef struct rdm_err {
     char msg[RDM_ERR_MAX];
 } rdm_err;
 
-#if defined(__GNUC__) || defined(__clang__)
+#if defined(__MINGW32__)
+/* the build defines __USE_MINGW_ANSI_STDIO=1: C99 formats (%zu, %lld) */
+#define RDM_PRINTF(a, b) __attribute__((format(gnu_printf, a, b)))
+#elif defined(__GNUC__) || defined(__clang__)
 #define RDM_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
 #define RDM_PRINTF(a, b)

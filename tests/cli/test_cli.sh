@@ -44,7 +44,7 @@ run "init --help" 0 "$AGENT" init --help && contains "init help" "$T/out" "usage
 
 # every command the issue lists exists; those not built say so and exit 2
 for c in import collect export upload check-status check-suspended transfer run stages status \
-         report resend cleanup journal validate service; do
+         report resend cleanup journal service; do
     run "$c not built" 2 "$AGENT" "$c" && contains "$c says so" "$T/err" "'$c' is not built yet"
     run "$c --help" 0 "$AGENT" "$c" --help
 done
@@ -125,6 +125,31 @@ contains "busy names task" "$T/err" "task transfer"
 kill -9 $holder; wait $holder 2>/dev/null; exec 7>&-
 run "after kill -9" 0 "$AGENT" --config "$T/busy/rdm-agent.ini" init
 contains "takeover logged" "$T/err" "taken over: that process no longer runs"
+
+# validate: the golden files pass, broken ones fail with line and field
+TP="$SRC/tests/data/profiles/test.json"
+for g in "$SRC"/tests/data/golden/*.csv; do
+    name=$(basename "$g" .csv)
+    case $name in types | decimals) ent=TYPES ;; *) ent=EXAMPLE ;; esac
+    case $name in cyrillic) pre=ЭШ ;; empty_prefix) pre= ;; *) pre=ESH ;; esac
+    run "validate golden $name" 0 "$AGENT" validate "$g" --entity $ent --profile "$TP" --prefix "$pre"
+done
+contains "validate says ok" "$T/out" "ok, 4 record(s) of TYPES"
+printf 'id;name;partof_id\n"ESH-1";"x";\n"ESH-2";;"3"\n' >"$T/broken.csv"
+run "validate broken" 1 "$AGENT" validate "$T/broken.csv" --entity EXAMPLE --profile "$TP" --prefix ESH
+contains "validate line+field" "$T/out" "broken.csv:3: field name: required field is missing"
+contains "validate key prefix" "$T/out" "broken.csv:3: field partof_id: key '3' lacks the prefix 'ESH-'"
+contains "validate trailing newline" "$T/out" "broken.csv:3: file ends with a newline"
+run "validate unknown entity" 2 "$AGENT" validate "$T/broken.csv" --entity NOPE --profile "$TP"
+contains "validate lists entities" "$T/err" "unknown entity 'NOPE'; the profile has: EXAMPLE, TYPES"
+run "validate no entity" 2 "$AGENT" validate "$T/broken.csv"
+# the shipped core profile is found by name (config default PROFILE = core)
+printf 'id;rosobr_id\n' >"$T/org.csv"
+run "validate core by name" 1 "$AGENT" --config "$T/busy/rdm-agent.ini" validate "$T/org.csv" --entity ORGANISATIONS
+contains "core header check" "$T/out" "header is 'id;rosobr_id', ORGANISATIONS wants 'id;rosobr_id;ogrn;"
+printf '{"models": [}' >"$T/badprof.json"
+run "validate bad profile" 2 "$AGENT" validate "$T/org.csv" --entity X --profile "$T/badprof.json"
+contains "bad profile located" "$T/err" "badprof.json:1:"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -1,0 +1,312 @@
+/* test_profile.c - the profile loader: the shipped profiles load, and every
+ * kind of mistake is refused naming the file and the JSON path. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agent/profile.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define MODEL                                                                                      \
+    "{\"name\":\"m\",\"key\":[\"id\"],\"csv\":{\"file\":\"m.csv\"},\"columns\":[{\"name\":\"id\"," \
+    "\"type\":\"text\"},{\"name\":\"name\",\"type\":\"text\"}]}"
+#define FIELDS "[{\"name\":\"id\",\"type\":\"text\"},{\"name\":\"name\",\"type\":\"text\"}]"
+
+static rdm_rc load(const char *json, rdm_err *err)
+{
+    profile p = {0};
+    rdm_err_clear(err);
+    rdm_rc rc = profile_load_buffer(&p, "t.json", json, strlen(json), err);
+    profile_free(&p);
+    return rc;
+}
+
+static void bad(const char *json, const char *needle)
+{
+    rdm_err err;
+    rdm_rc rc = load(json, &err);
+    if (rc != RDM_ERR_PARSE || !strstr(err.msg, needle))
+        fail_msg("wanted '%s', got rc %d: %s\n  for %s", needle, rc, err.msg, json);
+}
+
+/* An entity E over model m with the given extra members. */
+static const char *ent(const char *extra)
+{
+    static char buf[4096];
+    snprintf(buf, sizeof buf,
+             "{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":" FIELDS
+             ",\"models\":[\"m\"]%s}]}",
+             extra);
+    return buf;
+}
+
+static void test_minimal(void **st)
+{
+    (void)st;
+    profile p = {0};
+    rdm_err err;
+    const char *j = ent(",\"primary_key\":[\"id\"]");
+    assert_int_equal(profile_load_buffer(&p, "t.json", j, strlen(j), &err), RDM_OK);
+    const prof_entity *e = profile_entity(&p, "E");
+    assert_non_null(e);
+    assert_string_equal(e->table, "e");
+    assert_string_equal(e->select, "SELECT \"id\", \"name\" FROM \"m\"");
+    assert_int_equal(e->npk, 1);
+    assert_true(e->fields[0].pk && e->fields[0].required);
+    profile_free(&p);
+}
+
+static void test_syntax_and_members(void **st)
+{
+    (void)st;
+    bad("{\n  \"models\": [\n    {\"name\": }\n]}", "t.json:3:");
+    bad("[]", "t.json: $: must be an object");
+    bad("{\"entity\":[]}", "t.json: $.entity: unknown member (known: profile, description");
+    bad(ent(",\"primary_key\":[\"id\"],\"primarykey\":[]"),
+        "$.entities[0].primarykey: unknown member");
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"text\",\"requried\":true}],\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+        "$.entities[0].fields[0].requried: unknown member (known: name, type, required)");
+    bad("{\"models\":[],\"models\":[]}", "$.models: appears twice");
+    /* "comment" is allowed anywhere */
+    rdm_err err;
+    assert_int_equal(load("{\"comment\":\"x\",\"models\":[],\"entities\":[]}", &err), RDM_OK);
+}
+
+static void test_fields(void **st)
+{
+    (void)st;
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"strng\"}],\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+        "$.entities[0].fields[0].type: unknown type 'strng' (known: text, int, bool, date, "
+        "datetime, decimal)");
+    static const char *const names[] = {"Name", "1x", "a-b", "", "имя"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char j[2048];
+        snprintf(j, sizeof j,
+                 "{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":"
+                 "\"%s\",\"type\":\"text\"}],\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+                 names[i]);
+        bad(j, "$.entities[0].fields[0].name: '");
+    }
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"text\"},{\"name\":\"id\",\"type\":\"int\"}],\"primary_key\":[\"id\"],"
+        "\"models\":[\"m\"]}]}",
+        "$.entities[0].fields[1].name: field 'id' is declared twice");
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"text\",\"required\":\"yes\"}],\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+        "$.entities[0].fields[0].required: must be true or false");
+}
+
+static void test_key_lists(void **st)
+{
+    (void)st;
+    bad(ent(""), "$.entities[0].primary_key: is required");
+    bad(ent(",\"primary_key\":[]"), "$.entities[0].primary_key: must not be empty");
+    bad(ent(",\"primary_key\":[\"idd\"]"),
+        "$.entities[0].primary_key[0]: unknown field 'idd' (fields: id, name)");
+    bad(ent(",\"primary_key\":[\"id\",\"id\"]"), "$.entities[0].primary_key[1]: 'id' is listed "
+                                                 "twice");
+    bad(ent(",\"primary_key\":[\"id\"],\"foreign_keys\":[\"x\"]"),
+        "$.entities[0].foreign_keys[0]: unknown field 'x'");
+    bad(ent(",\"primary_key\":[\"id\"],\"hashable\":[\"nm\"]"),
+        "$.entities[0].hashable[0]: unknown field 'nm'");
+    bad(ent(",\"primary_key\":[\"id\"],\"ignore_prefix\":[\"name\"]"),
+        "$.entities[0].ignore_prefix[0]: 'name' is neither a primary nor a foreign key");
+    bad(ent(",\"primary_key\":[1]"), "$.entities[0].primary_key[0]: must be a string");
+}
+
+static void test_entity_key_and_models(void **st)
+{
+    (void)st;
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"address\",\"fields\":" FIELDS
+        ",\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+        "$.entities[0].key: 'address' is not an entity key");
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":" FIELDS
+        ",\"primary_key\":[\"id\"],\"models\":[\"nope\"]}]}",
+        "t.json: $.entities[0].models[0]: unknown model 'nope'");
+    bad("{\"models\":[" MODEL "," MODEL "]}", "$.models[1].name: model 'm' is defined twice");
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":" FIELDS
+        ",\"primary_key\":[\"id\"],\"models\":[\"m\"]},{\"key\":\"E\",\"fields\":" FIELDS
+        ",\"primary_key\":[\"id\"],\"models\":[\"m\"]}]}",
+        "$.entities[1].key: entity 'E' is defined twice");
+}
+
+static void test_select(void **st)
+{
+    (void)st;
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELECT id, name AS nme FROM m\""),
+        "$.entities[0].select: column 2 is 'nme' but field 2 of E is 'name'");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELECT id FROM m\""),
+        "$.entities[0].select: returns 1 columns, E has 2 fields");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELECT id, name, id AS x FROM m\""),
+        "returns more columns than the 2 fields of E");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELEC id FROM m\""),
+        "$.entities[0].select: near \"SELEC\": syntax error");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELECT id, name FROM other\""),
+        "no such table: other");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"SELECT id, name FROM m; DELETE FROM m\""),
+        "only one statement is allowed");
+    bad(ent(",\"primary_key\":[\"id\"],\"select\":\"DELETE FROM m\""), "must be a SELECT");
+    /* a field that is not a model column needs a select */
+    bad("{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"text\"},{\"name\":\"x\",\"type\":\"text\"}],\"primary_key\":[\"id\"],"
+        "\"models\":[\"m\"]}]}",
+        "$.entities[0]: field 'x' is not a column of model 'm'");
+    /* a join over two models with AS names passes */
+    rdm_err err;
+    const char *two =
+        "{\"models\":[" MODEL ",{\"name\":\"group\",\"key\":[\"order\"],\"csv\":{\"file\":"
+        "\"g.csv\"},\"columns\":[{\"name\":\"order\",\"type\":\"int\"},{\"name\":\"m_id\","
+        "\"type\":\"text\"}]}],\"entities\":[{\"key\":\"E\",\"fields\":[{\"name\":\"id\","
+        "\"type\":\"text\"},{\"name\":\"order\",\"type\":\"int\"}],\"primary_key\":[\"id\","
+        "\"order\"],\"models\":[\"m\",\"group\"],\"select\":\"SELECT m.id AS id, g.\\\"order\\\" "
+        "AS \\\"order\\\" FROM m JOIN \\\"group\\\" g ON g.m_id = m.id\"}]}";
+    if (load(two, &err))
+        fail_msg("%s", err.msg);
+    bad("{\"models\":[" MODEL ",{\"name\":\"n\",\"key\":[\"id\"],\"csv\":{\"file\":\"n.csv\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}],\"entities\":[{\"key\":\"E\","
+        "\"fields\":" FIELDS ",\"primary_key\":[\"id\"],\"models\":[\"m\",\"n\"]}]}",
+        "E reads 2 models: give a \"select\" that joins them");
+}
+
+static void test_identifiers_quoted(void **st)
+{
+    (void)st;
+    /* the reference broke on a table named group: every identifier is quoted */
+    profile p = {0};
+    rdm_err err;
+    const char *j = "{\"models\":[{\"name\":\"group\",\"key\":[\"select\"],\"csv\":{\"file\":"
+                    "\"group.csv\"},\"columns\":[{\"name\":\"select\",\"type\":\"text\"},"
+                    "{\"name\":\"order\",\"type\":\"int\"}]}],\"entities\":[{\"key\":\"GROUP\","
+                    "\"fields\":[{\"name\":\"select\",\"type\":\"text\"},{\"name\":\"order\","
+                    "\"type\":\"int\"}],\"primary_key\":[\"select\"],\"models\":[\"group\"]}]}";
+    if (profile_load_buffer(&p, "t.json", j, strlen(j), &err))
+        fail_msg("%s", err.msg);
+    assert_string_equal(profile_entity(&p, "GROUP")->select,
+                        "SELECT \"select\", \"order\" FROM \"group\"");
+    profile_free(&p);
+}
+
+static void test_models_and_sources(void **st)
+{
+    (void)st;
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"columns\":[{\"name\":\"id\",\"type\":"
+        "\"text\"}]}]}",
+        "$.models[0]: model 'm' has no source");
+    static const char *const files[] = {"../x.csv", "/etc/passwd", "a/b.csv", "a\\\\b.csv",
+                                        "C:x.csv",  "..",          ""};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char j[1024];
+        snprintf(j, sizeof j,
+                 "{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"csv\":{\"file\":\"%s\"},"
+                 "\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+                 files[i]);
+        bad(j, "$.models[0].csv.file: '");
+    }
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"idx\"],\"csv\":{\"file\":\"m.csv\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[0].key[0]: unknown column 'idx' of model 'm'");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"csv\":{\"file\":\"m.csv\",\"encoding\":"
+        "\"koi8-r\"},\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[0].csv.encoding: 'koi8-r' is not utf-8 or cp1251");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"incremental\","
+        "\"query\":\"SELECT * FROM t\",\"operation_column\":\"op\"},\"columns\":[{\"name\":\"id\","
+        "\"type\":\"text\"}]}]}",
+        "$.models[0].postgres.query: an incremental query takes the parameters :since and :until");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"audit_log\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[0].postgres.table: audit_log mode names the product table");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"audit_log\","
+        "\"table\":\"x; drop\"},\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[0].postgres.table: 'x; drop' is not a table name");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"incremental\","
+        "\"query\":\"SELECT * FROM t WHERE x > :sinceX AND x < :until\",\"operation_column\":"
+        "\"op\"},\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "takes the parameters :since and :until");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"snapshot\","
+        "\"query\":\"SELECT 1\",\"operation_column\":\"op\"},\"columns\":[{\"name\":\"id\","
+        "\"type\":\"text\"}]}]}",
+        "$.models[0].postgres.operation_column: is only for incremental mode");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"audit_log\","
+        "\"table\":\"t\",\"query\":\"SELECT 1\"},\"columns\":[{\"name\":\"id\",\"type\":"
+        "\"text\"}]}]}",
+        "$.models[0].postgres.query: audit_log mode reads the product's change log");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"csv\":{\"file\":\"m.csv\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"text\"},{\"name\":\"x\",\"type\":\"text\","
+        "\"csv\":\"id\"}]}]}",
+        "$.models[0].columns[1]: CSV header 'id' is already read by column 'id'");
+    bad("{\"profile\":1}", "$.profile: must be a string");
+    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"live\","
+        "\"query\":\"q\"},\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[0].postgres.mode: 'live' is not snapshot, incremental or audit_log");
+}
+
+static void test_shipped_core(void **st)
+{
+    (void)st;
+    profile p;
+    rdm_err err;
+    if (profile_load(&p, "core", ".", RDM_SOURCE_DIR "/conf/profiles", &err))
+        fail_msg("%s", err.msg);
+    assert_int_equal(p.nentities, 4);
+    assert_int_equal(p.nmodels, 4);
+    const prof_entity *a = profile_entity(&p, "ADDRESS");
+    assert_int_equal(a->nfields, 17);
+    assert_string_equal(a->title, "Адреса");
+    assert_string_equal(a->fields[a->pk[0]].name, "id");
+    static const char *const req[] = {"id", "type_address", "text", "create_datetime",
+                                      "send_datetime"};
+    int nreq = 0;
+    for (int i = 0; i < a->nfields; i++)
+        nreq += a->fields[i].required;
+    assert_int_equal(nreq, 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_true(a->fields[prof_field_index(a, req[i])].required);
+    const prof_entity *ao = profile_entity(&p, "ADDRESS_ORGANISATION");
+    assert_int_equal(ao->npk, 2);
+    for (int i = 0; i < ao->nfields; i++)
+        assert_true(ao->fields[i].required);
+    const prof_entity *o = profile_entity(&p, "ORGANISATIONS");
+    assert_true(o->fields[prof_field_index(o, "partof_id")].fk);
+    assert_int_equal(o->fields[prof_field_index(o, "active")].type, PROF_BOOL);
+    assert_int_equal(o->fields[prof_field_index(o, "ogrn")].type, PROF_TEXT);
+    assert_string_equal(profile_model(&p, "telecom")->csv_file, "telecom.csv");
+    profile_free(&p);
+    /* the same profile twice: names clash */
+    assert_int_equal(profile_load(&p, "core, core", ".", RDM_SOURCE_DIR "/conf/profiles", &err),
+                     RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "is defined twice"));
+    /* the school example loads beside core: several models joined per entity */
+    if (profile_load(&p, "core,school-example", ".", RDM_SOURCE_DIR "/conf/profiles", &err))
+        fail_msg("%s", err.msg);
+    assert_true(p.nentities > 4);
+    int joined = 0;
+    for (int i = 0; i < p.nentities; i++)
+        joined += p.entities[i].nmodels > 1;
+    assert_true(joined >= 2);
+    profile_free(&p);
+    assert_int_equal(profile_load(&p, "nosuch", ".", RDM_SOURCE_DIR "/conf/profiles", &err),
+                     RDM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "profile 'nosuch' not found in"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_minimal),
+        cmocka_unit_test(test_syntax_and_members),
+        cmocka_unit_test(test_fields),
+        cmocka_unit_test(test_key_lists),
+        cmocka_unit_test(test_entity_key_and_models),
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_identifiers_quoted),
+        cmocka_unit_test(test_models_and_sources),
+        cmocka_unit_test(test_shipped_core),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
