@@ -35,9 +35,27 @@ static const command commands[] = {
      "                 errors go to stderr; exit 2 on any error.\n"
      "config defaults  print an INI file documenting every key with its default.",
      cmd_config},
-    {"import", "PATH...", "land CSV dumps or a USB bundle in the store", NULL, NULL},
-    {"collect", "[--entities A,B]", "turn landed dumps or PostgreSQL data into staged changes",
-     NULL, NULL},
+    {"import", "PATH... [--skip-bad-rows] [--partial]",
+     "land CSV dumps or a USB bundle in the store",
+     "Each PATH is a dump file (named as a model's csv file in the profile, e.g.\n"
+     "address.csv) or a bundle folder (files as copied from a stick, with an optional\n"
+     "manifest.json: {\"files\": [{\"name\": \"address.csv\", \"sha256\": \"...\"}]}).\n"
+     "Every file is checked whole (encoding, quoting, header, types, keys) and landed\n"
+     "in one transaction: when the command returns, the stick can be pulled. A bad\n"
+     "row refuses its file (a bundle: all its files) naming file, line and column;\n"
+     "--skip-bad-rows instead quarantines bad rows and lands the rest. A file\n"
+     "imported before is recognised by its SHA-256 and skipped. A dump is a full\n"
+     "snapshot (keys it lacks are deleted) unless --partial, the manifest's\n"
+     "\"partial\": true or the profile's csv.partial says it holds changes only.\n"
+     "Run `rdm-agent collect` to turn what was landed into staged changes.",
+     cmd_import},
+    {"collect", "", "turn landed dumps into staged changes (CREATE, UPDATE, DELETE)",
+     "Applies every landed source, oldest first, to the staged models: new keys are\n"
+     "CREATE, changed content UPDATE, keys missing from a full snapshot DELETE,\n"
+     "unchanged rows untouched. One sub-stage per COLLECT_CHUNK_SIZE rows, each\n"
+     "one transaction with its position: killed at any moment, a rerun resumes\n"
+     "and ends with the same result.",
+     cmd_collect},
     {"export", "[--entities A,B]", "write staged changes into export files", NULL, NULL},
     {"upload", "", "send ready export files to the datamart", NULL, NULL},
     {"check-status", "[--force]", "ask the datamart the status of uploads in progress", NULL, NULL},

@@ -41,6 +41,8 @@ rdm_rc cmd_init(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_config(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_version(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_validate(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_collect(cli_ctx *ctx, rdm_err *err);
 
 struct profile;
 /* Loads the profiles named by spec (NULL: [agent] PROFILE), looking for

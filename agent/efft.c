@@ -167,7 +167,7 @@ static int ieq_n(const char *s, size_t n, const char *lit)
  * "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|+HH[:MM]|-HH[:MM]]".
  * Writes "YYYY-MM-DD HH:MM:SS" (19 bytes) into out: the wall-clock time as
  * written, the offset dropped, as the reference's strftime does. */
-static int parse_datetime(const char *s, size_t n, char *out)
+int efft_parse_datetime(const char *s, size_t n, char *out)
 {
     if (n < 10 || !efft_is_date(s, 10))
         return 0;
@@ -349,14 +349,14 @@ static rdm_rc convert_type(const prof_field *f, efft_val v, rdm_buf *scratch, ch
         return RDM_ERR_PARSE;
     }
     case PROF_DATE:
-        if (!parse_datetime(s, n, tmp)) {
+        if (!efft_parse_datetime(s, n, tmp)) {
             snprintf(why, whylen, "'%.*s' is not a date (YYYY-MM-DD)", (int)(n > 40 ? 40 : n), s);
             return RDM_ERR_PARSE;
         }
         rc = buf_add(scratch, tmp, 10);
         return rc ? nomem_or_range(rc, why, whylen) : RDM_OK;
     case PROF_DATETIME:
-        if (!parse_datetime(s, n, tmp)) {
+        if (!efft_parse_datetime(s, n, tmp)) {
             snprintf(why, whylen, "'%.*s' is not a date and time (YYYY-MM-DD HH:MM:SS)",
                      (int)(n > 40 ? 40 : n), s);
             return RDM_ERR_PARSE;

@@ -74,6 +74,11 @@ int efft_is_int(const char *s, size_t n);
 int efft_is_decimal(const char *s, size_t n);
 int efft_is_date(const char *s, size_t n);     /* YYYY-MM-DD, a real day */
 int efft_is_datetime(const char *s, size_t n); /* YYYY-MM-DD HH:MM:SS */
+/* Reads a date-time as SQLite, PostgreSQL or a dump writes it ("YYYY-MM-DD",
+ * "YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|+HH[:MM]|-HH[:MM]]") and writes
+ * "YYYY-MM-DD HH:MM:SS" (19 bytes, no NUL) into out: the wall-clock time as
+ * written, the offset dropped. Returns 1, or 0 if it is not one. */
+int efft_parse_datetime(const char *s, size_t n, char *out);
 /* 1 if c (a code point) is removed from strings: U+0000..U+001F, U+007F..U+009F. */
 int efft_is_control(unsigned long c);
 

@@ -18,6 +18,7 @@
 #include <io.h>
 #include <windows.h>
 #else
+#include <dirent.h>
 #include <signal.h>
 #include <unistd.h>
 #endif
@@ -227,4 +228,63 @@ int plat_isatty_stderr(void)
 #else
     return isatty(STDERR_FILENO);
 #endif
+}
+
+plat_kind_t plat_kind(const char *path, long long *size)
+{
+#ifdef _WIN32
+    DWORD a = GetFileAttributesA(path);
+    WIN32_FILE_ATTRIBUTE_DATA d;
+    if (a == INVALID_FILE_ATTRIBUTES)
+        return PLAT_NONE;
+    if (a & FILE_ATTRIBUTE_REPARSE_POINT)
+        return PLAT_LINK;
+    if (a & FILE_ATTRIBUTE_DIRECTORY)
+        return PLAT_DIR;
+    if (size && GetFileAttributesExA(path, GetFileExInfoStandard, &d))
+        *size = ((long long)d.nFileSizeHigh << 32) | d.nFileSizeLow;
+    return PLAT_FILE;
+#else
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return PLAT_NONE;
+    if (S_ISLNK(st.st_mode))
+        return PLAT_LINK;
+    if (S_ISDIR(st.st_mode))
+        return PLAT_DIR;
+    if (!S_ISREG(st.st_mode))
+        return PLAT_OTHER;
+    if (size)
+        *size = (long long)st.st_size;
+    return PLAT_FILE;
+#endif
+}
+
+rdm_rc plat_listdir(const char *dir, rdm_rc (*fn)(void *ud, const char *name, rdm_err *err),
+                    void *ud, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+#ifdef _WIN32
+    char pat[4096];
+    WIN32_FIND_DATAA fd;
+    snprintf(pat, sizeof pat, "%s\\*", dir);
+    HANDLE h = FindFirstFileA(pat, &fd);
+    if (h == INVALID_HANDLE_VALUE)
+        return rdm_fail(err, RDM_ERR_IO, "cannot list %s", dir);
+    do {
+        if (strcmp(fd.cFileName, ".") && strcmp(fd.cFileName, ".."))
+            rc = fn(ud, fd.cFileName, err);
+    } while (!rc && FindNextFileA(h, &fd));
+    FindClose(h);
+#else
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    if (!d)
+        return rdm_fail(err, RDM_ERR_IO, "cannot list %s: %s", dir, strerror(errno));
+    while (!rc && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc = fn(ud, e->d_name, err);
+    closedir(d);
+#endif
+    return rc;
 }

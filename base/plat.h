@@ -16,6 +16,8 @@
  *   plat_hostname()       this host's name
  *   plat_system_config()  the system-wide configuration path
  *   plat_isatty_stderr()  is stderr a terminal
+ *   plat_kind()           regular file, directory, symbolic link, other
+ *   plat_listdir()        the names in a directory
  */
 #ifndef RDM_PLAT_H
 #define RDM_PLAT_H
@@ -67,5 +69,16 @@ void plat_hostname(char *buf, size_t n);
 int plat_system_config(char *buf, size_t n);
 
 int plat_isatty_stderr(void);
+
+typedef enum plat_kind_t { PLAT_NONE, PLAT_FILE, PLAT_DIR, PLAT_LINK, PLAT_OTHER } plat_kind_t;
+
+/* What path is, without following a final symbolic link (Windows: a
+ * reparse point counts as a link). *size gets a regular file's size. */
+plat_kind_t plat_kind(const char *path, long long *size);
+
+/* Calls fn for each entry of dir except "." and "..", in no particular
+ * order; stops at the first non-zero return and returns it. */
+rdm_rc plat_listdir(const char *dir, rdm_rc (*fn)(void *ud, const char *name, rdm_err *err),
+                    void *ud, rdm_err *err);
 
 #endif

@@ -158,7 +158,42 @@ static const char m3_locks[] =
     "  acquired_at INTEGER NOT NULL,\n"
     "  expires_at INTEGER NOT NULL) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {m1_stages, m2_network, m3_locks};
+static const char m4_staging[] =
+    /* one row per landed source (a CSV dump or a PostgreSQL pull); its rows
+     * wait in "rdm:land:<id>" until collected (staging.c) */
+    "CREATE TABLE import_source(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  model TEXT NOT NULL,\n"
+    "  kind TEXT NOT NULL CHECK(kind IN ('csv','postgres')),\n"
+    "  name TEXT NOT NULL,\n"
+    "  sha256 TEXT,\n"
+    "  size INTEGER,\n"
+    "  rows INTEGER NOT NULL DEFAULT 0,\n"
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
+    "  snapshot INTEGER NOT NULL,      -- 1: absent keys are deletions\n"
+    "  bundle TEXT,\n"
+    "  imported_at INTEGER NOT NULL,\n"
+    "  phase INTEGER NOT NULL DEFAULT 0, -- 0 landed, 1 upserting, 2 deleting, 3 collected\n"
+    "  last_k TEXT,                      -- position within the phase\n"
+    "  collected_at INTEGER);\n"
+    "CREATE UNIQUE INDEX import_source_sha ON import_source(model, sha256);\n"
+    "CREATE INDEX import_source_phase ON import_source(phase);\n"
+    "CREATE TABLE quarantine(\n"
+    "  id INTEGER PRIMARY KEY,\n"
+    "  source_id INTEGER NOT NULL REFERENCES import_source(id),\n"
+    "  line INTEGER,\n"
+    "  field TEXT,\n"
+    "  reason TEXT NOT NULL,\n"
+    "  raw TEXT,\n"
+    "  created_at INTEGER NOT NULL);\n"
+    "CREATE TABLE counter(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;\n"
+    "INSERT INTO counter VALUES ('change', 0);\n"
+    "ALTER TABLE collect_substage ADD COLUMN source_id INTEGER REFERENCES import_source(id);\n"
+    "ALTER TABLE collect_substage ADD COLUMN created INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE collect_substage ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE collect_substage ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;\n";
+
+static const char *const migrations[] = {m1_stages, m2_network, m3_locks, m4_staging};
 
 int schema_latest(void)
 {

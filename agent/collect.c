@@ -1,0 +1,196 @@
+/* collect.c - see collect.h. */
+#include "collect.h"
+#include "../base/log.h"
+#include "../storage/lock.h"
+#include "../storage/staging.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_COLS 1024
+
+static rdm_rc exec_i(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
+
+/* Formats and runs one statement of integers and fixed text. */
+static rdm_rc exec_i(store *st, rdm_err *err, const char *fmt, ...)
+{
+    char sql[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    return store_exec(st, sql, err);
+}
+
+/* Marks a stage and its open sub-stages FAILED with the message. */
+static void fail_stage(store *st, long long stage, const char *model, long long src,
+                       const char *msg)
+{
+    sqlite3_stmt *s = NULL;
+    rdm_err e2;
+    long long now = (long long)time(NULL);
+    store_rollback(st);
+    if (store_begin(st, &e2))
+        return;
+    if (!sqlite3_prepare_v2(store_db(st),
+                            "INSERT INTO collect_substage(stage_id, model, status, started_at, "
+                            "ended_at, error, source_id) VALUES (?, ?, 'FAILED', ?, ?, ?, ?)",
+                            -1, &s, NULL)) {
+        sqlite3_bind_int64(s, 1, stage);
+        sqlite3_bind_text(s, 2, model ? model : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, now);
+        sqlite3_bind_int64(s, 4, now);
+        sqlite3_bind_text(s, 5, msg, -1, SQLITE_STATIC);
+        if (src)
+            sqlite3_bind_int64(s, 6, src);
+        sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (!sqlite3_prepare_v2(store_db(st),
+                            "UPDATE collect_stage SET status = 'FAILED', ended_at = ?, error = ? "
+                            "WHERE id = ?",
+                            -1, &s, NULL)) {
+        sqlite3_bind_int64(s, 1, now);
+        sqlite3_bind_text(s, 2, msg, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, stage);
+        sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    if (store_commit(st, &e2))
+        store_rollback(st);
+}
+
+rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_stats *out,
+                   rdm_err *err)
+{
+    long long now = (long long)time(NULL), stage = 0, src = 0, prev = 0;
+    const char *cols[MAX_COLS];
+    int integer[MAX_COLS];
+    char model[128] = "";
+    stg_collector *c = NULL;
+    rdm_rc rc;
+    int limit = (int)cfg_int(cfg, CFG_COLLECT_CHUNK_SIZE);
+
+    memset(out, 0, sizeof *out);
+    if ((rc = store_lock_acquire(st, "collect", cfg_int(cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS),
+                                 err)))
+        return rc;
+    /* we hold the lock: a stage still open belongs to a run that died */
+    if ((rc = store_begin(st, err)) ||
+        (rc = exec_i(st, err,
+                     "UPDATE collect_substage SET status = 'FAILED', ended_at = %lld, error = "
+                     "'interrupted: the agent stopped during this sub-stage; its rows were "
+                     "rolled back and are collected again' WHERE status IN ('CREATED', "
+                     "'IN_PROGRESS')",
+                     now)) ||
+        (rc = exec_i(st, err,
+                     "UPDATE collect_stage SET status = 'FAILED', ended_at = %lld, error = "
+                     "'interrupted: the agent stopped during this stage; the next run resumed "
+                     "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                     now)) ||
+        (rc = exec_i(st, err,
+                     "INSERT INTO collect_stage(status, period_start, period_end, started_at) "
+                     "VALUES ('IN_PROGRESS', %lld, %lld, %lld)",
+                     now, now, now)))
+        goto fail_early;
+    stage = sqlite3_last_insert_rowid(store_db(st));
+    if ((rc = store_commit(st, err)))
+        goto fail_early;
+    out->stage_id = stage;
+    /* A chunk's commit need not reach the platter before the next: after a
+     * power cut the last chunks roll back together with their position and
+     * are collected again. Nothing outside the store depends on them. */
+    store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
+
+    for (;;) {
+        rc = stg_source_next(st, &src, model, sizeof model, err);
+        if (rc == RDM_ERR_NOT_FOUND) {
+            rc = RDM_OK;
+            break;
+        }
+        if (rc)
+            break;
+        const prof_model *m = profile_model(p, model);
+        if (!m) {
+            rc = rdm_fail(err, RDM_ERR_CONFIG,
+                          "source %lld holds data of model '%s', which the profile no longer "
+                          "declares; restore that model in the profile",
+                          src, model);
+            break;
+        }
+        for (int i = 0; i < m->ncols && i < MAX_COLS; i++) {
+            cols[i] = m->cols[i].name;
+            integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
+        }
+        stg_model sm = {m->name, m->ncols, cols, integer};
+        if ((rc = stg_model_ensure(st, &sm, err)) ||
+            (rc = stg_collector_open(st, &sm, src, &c, err)))
+            break;
+        out->sources++;
+        stg_chunk ch = {0};
+        do {
+            long long chg = 0, sub = 0, t = (long long)time(NULL);
+            if ((rc = store_begin(st, err)) || (rc = stg_next_change(st, &chg, err)))
+                break;
+            sqlite3_stmt *s = NULL;
+            if (sqlite3_prepare_v2(store_db(st),
+                                   "INSERT INTO collect_substage(stage_id, model, status, "
+                                   "previous_id, started_at, source_id) VALUES (?, ?, "
+                                   "'IN_PROGRESS', ?, ?, ?)",
+                                   -1, &s, NULL)) {
+                rc = store_fail(st, err, "creating a collect sub-stage");
+                break;
+            }
+            sqlite3_bind_int64(s, 1, stage);
+            sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
+            if (prev)
+                sqlite3_bind_int64(s, 3, prev);
+            sqlite3_bind_int64(s, 4, t);
+            sqlite3_bind_int64(s, 5, src);
+            int r = sqlite3_step(s);
+            sqlite3_finalize(s);
+            if (r != SQLITE_DONE) {
+                rc = store_fail(st, err, "creating a collect sub-stage");
+                break;
+            }
+            sub = sqlite3_last_insert_rowid(store_db(st));
+            if ((rc = stg_collector_chunk(c, limit, chg, sub, t, &ch, err)) ||
+                (rc = exec_i(st, err,
+                             "UPDATE collect_substage SET status = 'READY_TO_EXPORT', rows = "
+                             "%ld, created = %ld, updated = %ld, deleted = %ld, ended_at = %lld "
+                             "WHERE id = %lld",
+                             ch.rows, ch.created, ch.updated, ch.deleted, (long long)time(NULL),
+                             sub)) ||
+                (rc = store_commit(st, err)))
+                break;
+            prev = sub;
+            out->substages++;
+            out->rows += ch.rows;
+            out->created += ch.created;
+            out->updated += ch.updated;
+            out->deleted += ch.deleted;
+        } while (!ch.done);
+        stg_collector_close(c);
+        c = NULL;
+        if (rc)
+            break;
+    }
+    store_exec(st, "PRAGMA synchronous=FULL", NULL);
+    if (rc) {
+        fail_stage(st, stage, model, src, err->msg);
+    } else if ((rc = exec_i(st, err,
+                            "UPDATE collect_stage SET status = 'FINISHED', ended_at = %lld WHERE "
+                            "id = %lld",
+                            (long long)time(NULL), stage))) {
+        fail_stage(st, stage, NULL, 0, err->msg);
+    }
+    store_lock_release(st, "collect", NULL);
+    return rc;
+fail_early:
+    store_rollback(st);
+    store_lock_release(st, "collect", NULL);
+    return rc;
+}

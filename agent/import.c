@@ -1,0 +1,699 @@
+/* import.c - see import.h. */
+#include "import.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+#include "../storage/staging.h"
+#include "csvread.h"
+#include "efft.h"
+#include "sha256.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_COLS   1024
+#define MANIFEST   "manifest.json"
+#define READ_CHUNK (256 * 1024)
+
+/* ---- values ---- */
+
+static int ieq(const char *a, size_t n, const char *lit)
+{
+    size_t l = strlen(lit);
+    if (n != l)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = a[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return 0;
+    }
+    return 1;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+    if (!n)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
+/* "DD.MM.YYYY" -> "YYYY-MM-DD" in out (10 bytes); 1 if it was one. */
+static int ru_date(const char *s, size_t n, char *out)
+{
+    if (n < 10 || s[2] != '.' || s[5] != '.' || !all_digits(s, 2) || !all_digits(s + 3, 2) ||
+        !all_digits(s + 6, 4))
+        return 0;
+    memcpy(out, s + 6, 4);
+    out[4] = '-';
+    memcpy(out + 5, s + 3, 2);
+    out[7] = '-';
+    memcpy(out + 8, s, 2);
+    return efft_is_date(out, 10);
+}
+
+rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma, rdm_buf *out,
+                        int *is_null, char *why, size_t whylen)
+{
+    char tmp[64];
+    rdm_rc rc = RDM_OK;
+    buf_reset(out);
+    *is_null = 0;
+    if (!v || (t != PROF_TEXT && n == 0)) {
+        *is_null = 1;
+        return RDM_OK;
+    }
+    switch (t) {
+    case PROF_TEXT:
+        rc = buf_add(out, v, n);
+        break;
+    case PROF_INT: {
+        const char *s = v;
+        size_t k = n;
+        int neg = 0;
+        if (k && (*s == '-' || *s == '+'))
+            neg = *s == '-', s++, k--;
+        if (!all_digits(s, k) || k > 19) {
+            snprintf(why, whylen, "'%.*s' is not an integer", (int)(n > 40 ? 40 : n), v);
+            return RDM_ERR_PARSE;
+        }
+        while (k > 1 && *s == '0')
+            s++, k--;
+        if (neg && !(k == 1 && *s == '0'))
+            rc = buf_addc(out, '-');
+        if (!rc)
+            rc = buf_add(out, s, k);
+        break;
+    }
+    case PROF_BOOL: {
+        static const char *const yes[] = {"1", "true", "t", "yes", "y", "on", "да"};
+        static const char *const no[] = {"0", "false", "f", "no", "n", "off", "нет"};
+        for (int i = 0; i < 7; i++) {
+            if (ieq(v, n, yes[i]))
+                return buf_addc(out, '1') ? RDM_ERR_NOMEM : RDM_OK;
+            if (ieq(v, n, no[i]))
+                return buf_addc(out, '0') ? RDM_ERR_NOMEM : RDM_OK;
+        }
+        snprintf(why, whylen, "'%.*s' is not a boolean (1/0, true/false, yes/no, да/нет)",
+                 (int)(n > 40 ? 40 : n), v);
+        return RDM_ERR_PARSE;
+    }
+    case PROF_DATE:
+        if (ru_date(v, n, tmp) && n == 10)
+            return buf_add(out, tmp, 10);
+        if (efft_parse_datetime(v, n, tmp))
+            return buf_add(out, tmp, 10);
+        snprintf(why, whylen, "'%.*s' is not a date (YYYY-MM-DD or DD.MM.YYYY)",
+                 (int)(n > 40 ? 40 : n), v);
+        return RDM_ERR_PARSE;
+    case PROF_DATETIME:
+        if (ru_date(v, n, tmp)) {
+            /* DD.MM.YYYY[ HH:MM[:SS]]: rewrite the date, parse the rest as ISO */
+            char iso[64];
+            if (n > 40)
+                goto bad_dt;
+            memcpy(iso, tmp, 10);
+            memcpy(iso + 10, v + 10, n - 10);
+            if (efft_parse_datetime(iso, n, tmp))
+                return buf_add(out, tmp, 19);
+        } else if (efft_parse_datetime(v, n, tmp)) {
+            return buf_add(out, tmp, 19);
+        }
+    bad_dt:
+        snprintf(why, whylen, "'%.*s' is not a date and time (YYYY-MM-DD HH:MM:SS)",
+                 (int)(n > 40 ? 40 : n), v);
+        return RDM_ERR_PARSE;
+    case PROF_DECIMAL: {
+        if ((rc = buf_add(out, v, n)))
+            break;
+        char *c = decimal_comma ? memchr(out->p, ',', out->len) : NULL;
+        if (c)
+            *c = '.';
+        if (!efft_is_decimal(out->p, out->len) || memchr(out->p, 'E', out->len)) {
+            snprintf(why, whylen, "'%.*s' is not a decimal number", (int)(n > 40 ? 40 : n), v);
+            return RDM_ERR_PARSE;
+        }
+        break;
+    }
+    }
+    return rc ? RDM_ERR_NOMEM : RDM_OK;
+}
+
+int64_t import_row_hash(int n, const char *const *vals, const size_t *lens)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < n; i++) {
+        h ^= vals[i] ? 1u : 0u;
+        h *= 0x100000001b3ULL;
+        if (vals[i])
+            for (size_t k = 0; k < lens[i]; k++) {
+                h ^= (unsigned char)vals[i][k];
+                h *= 0x100000001b3ULL;
+            }
+        h ^= 0xFF; /* separator: ("ab","") differs from ("a","b") */
+        h *= 0x100000001b3ULL;
+    }
+    return (int64_t)h;
+}
+
+/* ---- one file ---- */
+
+typedef struct file_ctx {
+    store *st;
+    const profile *p;
+    const prof_model *m;
+    stg_model sm;
+    const char *path; /* for messages */
+    const import_opts *o;
+    long long src;
+    stg_lander *lander;
+    int decimal_comma;
+    int header_done;
+    int ncsv;               /* columns in the file */
+    int map[MAX_COLS];      /* file column -> model column, -1 = ignored */
+    int have[MAX_COLS];     /* model column -> file column, -1 = absent */
+    rdm_buf norm[MAX_COLS]; /* normalised values of one row */
+    const char *vals[MAX_COLS];
+    size_t lens[MAX_COLS];
+    rdm_buf key;
+    long long rows, rejected;
+} file_ctx;
+
+/* Columns a dump must have: the model's key, and columns that feed a
+ * required field of an entity reading this model alone. */
+static int column_required(const profile *p, const prof_model *m, int col)
+{
+    for (int k = 0; k < m->nkey; k++)
+        if (m->key[k] == col)
+            return 1;
+    for (int e = 0; e < p->nentities; e++) {
+        const prof_entity *en = &p->entities[e];
+        if (en->nmodels != 1 || strcmp(en->models[0], m->name) != 0)
+            continue;
+        int f = prof_field_index(en, m->cols[col].name);
+        if (f >= 0 && en->fields[f].required)
+            return 1;
+    }
+    return 0;
+}
+
+static rdm_rc on_header(file_ctx *c, int n, const char *const *vals, rdm_err *err)
+{
+    const prof_model *m = c->m;
+    if (n > MAX_COLS)
+        return rdm_fail(err, RDM_ERR_PARSE, "%s:1: more than %d columns", c->path, MAX_COLS);
+    for (int i = 0; i < m->ncols; i++)
+        c->have[i] = -1;
+    for (int j = 0; j < n; j++) {
+        const char *h = vals[j] ? vals[j] : "";
+        c->map[j] = -1;
+        for (int i = 0; i < m->ncols; i++)
+            if (strcmp(m->cols[i].csv_header, h) == 0) {
+                if (c->have[i] >= 0)
+                    return rdm_fail(err, RDM_ERR_PARSE,
+                                    "%s:1: column '%s' appears twice in the header (columns %d "
+                                    "and %d)",
+                                    c->path, h, c->have[i] + 1, j + 1);
+                c->have[i] = j;
+                c->map[j] = i;
+            }
+        if (c->map[j] < 0)
+            log_warn("%s:1: column %d '%s' is not a column of model %s; ignored", c->path, j + 1, h,
+                     m->name);
+    }
+    char missing[1024] = "";
+    for (int i = 0; i < m->ncols; i++) {
+        if (c->have[i] >= 0)
+            continue;
+        if (column_required(c->p, m, i))
+            return rdm_fail(err, RDM_ERR_PARSE,
+                            "%s:1: the header lacks column '%s' of model %s (a key or a "
+                            "required field); the header has %d columns",
+                            c->path, m->cols[i].csv_header, m->name, n);
+        strncat(missing, *missing ? ", " : "", sizeof missing - strlen(missing) - 1);
+        strncat(missing, m->cols[i].csv_header, sizeof missing - strlen(missing) - 1);
+    }
+    if (*missing)
+        log_warn("%s:1: the header lacks these columns of model %s; they are imported as empty: "
+                 "%s",
+                 c->path, m->name, missing);
+    c->ncsv = n;
+    c->header_done = 1;
+    return RDM_OK;
+}
+
+/* A bad row: refuse the file, or quarantine the row with --skip-bad-rows. */
+static rdm_rc bad_row(file_ctx *c, long line, const char *field, const char *why, int n,
+                      const char *const *vals, rdm_err *err)
+{
+    if (!c->o->skip_bad_rows)
+        return rdm_fail(err, RDM_ERR_PARSE,
+                        "%s:%ld%s%s: %s; nothing of this file was imported (fix the row, or "
+                        "import with --skip-bad-rows to quarantine such rows)",
+                        c->path, line, field ? ": column " : "", field ? field : "", why);
+    rdm_buf raw;
+    buf_init(&raw, 1 << 20);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            buf_addc(&raw, ';');
+        if (vals[i])
+            buf_adds(&raw, vals[i]);
+    }
+    rdm_rc rc = stg_quarantine(c->st, c->src, line, field, why, raw.p ? raw.p : "", err);
+    buf_free(&raw);
+    c->rejected++;
+    return rc;
+}
+
+static rdm_rc on_row(void *ud, long line, int n, const char *const *vals, const size_t *lens,
+                     rdm_err *err)
+{
+    file_ctx *c = ud;
+    const prof_model *m = c->m;
+    char why[256];
+    rdm_rc rc;
+
+    if (!c->header_done)
+        return on_header(c, n, vals, err);
+    if (n != c->ncsv) {
+        snprintf(why, sizeof why, "%d fields, the header has %d", n, c->ncsv);
+        return bad_row(c, line, NULL, why, n, vals, err);
+    }
+    for (int i = 0; i < m->ncols; i++) {
+        int j = c->have[i], is_null;
+        const char *v = j >= 0 ? vals[j] : NULL;
+        size_t vl = j >= 0 ? lens[j] : 0;
+        rc = import_normalize(m->cols[i].type, v, vl, c->decimal_comma, &c->norm[i], &is_null, why,
+                              sizeof why);
+        if (rc == RDM_ERR_PARSE)
+            return bad_row(c, line, m->cols[i].csv_header, why, n, vals, err);
+        if (rc)
+            return rdm_fail(err, rc, "out of memory");
+        if (!is_null && buf_add(&c->norm[i], "", 0))
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        c->vals[i] = is_null ? NULL : (c->norm[i].p ? c->norm[i].p : "");
+        c->lens[i] = is_null ? 0 : c->norm[i].len;
+    }
+    buf_reset(&c->key);
+    for (int k = 0; k < m->nkey; k++) {
+        int i = m->key[k];
+        if (!c->vals[i] || !c->lens[i])
+            return bad_row(c, line, m->cols[i].csv_header, "key column is empty", n, vals, err);
+        if ((k && buf_addc(&c->key, '\x1f')) || buf_add(&c->key, c->vals[i], c->lens[i]))
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    long first = 0;
+    int64_t h = import_row_hash(m->ncols, c->vals, c->lens);
+    rc = stg_land(c->lander, c->key.p, line, 0, h, c->vals, c->lens, &first, err);
+    if (rc == RDM_ERR_PARSE) {
+        snprintf(why, sizeof why, "key '%.60s' appears again (first on line %ld)", c->key.p, first);
+        return bad_row(c, line, NULL, why, n, vals, err);
+    }
+    if (!rc)
+        c->rows++;
+    return rc;
+}
+
+/* Finds the model that reads a dump of this file name (case-insensitive:
+ * Windows copies may change the case). */
+static const prof_model *model_for_file(const profile *p, const char *name)
+{
+    for (int i = 0; i < p->nmodels; i++) {
+        const char *f = p->models[i].csv_file;
+        if (!f || strlen(f) != strlen(name))
+            continue;
+        size_t k = 0;
+        while (f[k]) {
+            char a = f[k], b = name[k];
+            if (a >= 'A' && a <= 'Z')
+                a = (char)(a - 'A' + 'a');
+            if (b >= 'A' && b <= 'Z')
+                b = (char)(b - 'A' + 'a');
+            if (a != b)
+                break;
+            k++;
+        }
+        if (!f[k])
+            return &p->models[i];
+    }
+    return NULL;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *b = path;
+    for (const char *s = path; *s; s++)
+        if (*s == '/' || *s == '\\')
+            b = s + 1;
+    return b;
+}
+
+/* Lands one file in the open transaction. *known is set (and nothing
+ * landed) when the same content was imported before. */
+static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, const char *path,
+                          const prof_model *m, int snapshot, const char *bundle,
+                          const import_opts *o, int *known, import_stats *stats, rdm_err *err)
+{
+    file_ctx *c = calloc(1, sizeof *c);
+    const char *cols[MAX_COLS];
+    int integer[MAX_COLS];
+    csvr *r = NULL;
+    FILE *f = NULL;
+    char *chunk = NULL, sha[SHA256_HEX];
+    sha256_ctx h;
+    long long size = 0, id = 0, when = 0;
+    rdm_rc rc;
+
+    *known = 0;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    if (m->ncols > MAX_COLS) {
+        free(c);
+        return rdm_fail(err, RDM_ERR_CONFIG, "model %s has more than %d columns", m->name,
+                        MAX_COLS);
+    }
+    for (int i = 0; i < m->ncols; i++) {
+        cols[i] = m->cols[i].name;
+        integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
+        buf_init(&c->norm[i], 16u << 20);
+    }
+    buf_init(&c->key, 1u << 20);
+    c->st = st;
+    c->m = m;
+    c->sm.name = m->name;
+    c->sm.ncols = m->ncols;
+    c->sm.cols = cols;
+    c->sm.integer = integer;
+    c->path = path;
+    c->o = o;
+    c->p = p;
+
+    const char *enc = m->csv_encoding ? m->csv_encoding : cfg_str(cfg, CFG_ENCODING);
+    const char *delim = m->csv_delimiter ? m->csv_delimiter : cfg_str(cfg, CFG_DELIMITER);
+    c->decimal_comma = delim[0] == ';';
+    if (!(f = fopen(path, "rb"))) {
+        rc = rdm_fail(err, RDM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if ((rc = stg_model_ensure(st, &c->sm, err)) ||
+        (rc = stg_source_create(st, &c->sm, "csv", base_name(path), NULL, 0, snapshot, bundle,
+                                &c->src, err)) ||
+        (rc = stg_lander_open(st, &c->sm, c->src, &c->lander, err)) ||
+        (rc = csvr_open(&r, path, strcmp(enc, "cp1251") == 0 ? CSVR_CP1251 : CSVR_UTF8, delim[0],
+                        on_row, c, err)))
+        goto out;
+    if (!(chunk = malloc(READ_CHUNK))) {
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    sha256_init(&h);
+    size_t n;
+    while ((n = fread(chunk, 1, READ_CHUNK, f)) > 0) {
+        sha256_update(&h, chunk, n);
+        size += (long long)n;
+        if ((rc = csvr_feed(r, chunk, n, err)))
+            break;
+    }
+    if (!rc && ferror(f))
+        rc = rdm_fail(err, RDM_ERR_IO, "cannot read %s", path);
+    if (!rc)
+        rc = csvr_finish(r, err);
+    sha256_hex(&h, sha);
+    if (rc)
+        goto out;
+    if (!c->header_done) {
+        rc = rdm_fail(err, RDM_ERR_PARSE, "%s: the file is empty (no header line)", path);
+        goto out;
+    }
+    if (stg_source_find(st, m->name, sha, &id, &when, err) == RDM_OK) {
+        *known = 1;
+        log_info("%s: already imported (source %lld); nothing to do", path, id);
+        goto out;
+    }
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_db(st),
+                           "UPDATE import_source SET sha256 = ?, size = ? WHERE id = ?", -1, &s,
+                           NULL)) {
+        rc = store_fail(st, err, "recording the file's checksum");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, sha, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, size);
+    sqlite3_bind_int64(s, 3, c->src);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store_fail(st, err, "recording the file's checksum");
+    sqlite3_finalize(s);
+    if (!rc)
+        rc = stg_source_landed(st, c->src, c->rows, c->rejected, err);
+    if (!rc) {
+        stats->files++;
+        stats->rows += c->rows;
+        stats->rejected += c->rejected;
+        log_info("%s: %lld row(s) landed for model %s (%s)", path, c->rows, m->name,
+                 snapshot ? "full snapshot" : "partial");
+        if (c->rejected)
+            log_warn("%s: %lld row(s) quarantined (see `rdm-agent stages`)", path, c->rejected);
+    }
+out:
+    csvr_free(r);
+    stg_lander_close(c->lander);
+    if (f)
+        fclose(f);
+    free(chunk);
+    for (int i = 0; i < m->ncols && i < MAX_COLS; i++)
+        buf_free(&c->norm[i]);
+    buf_free(&c->key);
+    free(c);
+    return rc;
+}
+
+/* ---- bundles ---- */
+
+typedef struct bundle_file {
+    char name[256];
+    char sha[SHA256_HEX]; /* from the manifest, "" if none */
+    int partial;
+    const prof_model *m;
+} bundle_file;
+
+typedef struct bundle {
+    const char *dir;
+    const profile *p;
+    bundle_file files[256];
+    int n;
+    int has_manifest;
+} bundle;
+
+static int safe_name(const char *s)
+{
+    if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) >= 256)
+        return 0;
+    for (const char *q = s; *q; q++)
+        if (*q == '/' || *q == '\\' || *q == ':' || (unsigned char)*q < 0x20)
+            return 0;
+    return 1;
+}
+
+static rdm_rc add_file(bundle *b, const char *name, rdm_err *err)
+{
+    char path[4096];
+    if (b->n >= (int)(sizeof b->files / sizeof b->files[0]))
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: more than %d files in the bundle", b->dir,
+                        (int)(sizeof b->files / sizeof b->files[0]));
+    if (plat_join(b->dir, name, path, sizeof path))
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: path too long", b->dir);
+    plat_kind_t k = plat_kind(path, NULL);
+    if (k == PLAT_LINK)
+        return rdm_fail(err, RDM_ERR_PARSE,
+                        "%s: is a symbolic link; a bundle holds plain files only (refused)", path);
+    if (k == PLAT_NONE)
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: listed in the manifest but missing", path);
+    if (k != PLAT_FILE)
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: not a plain file (refused)", path);
+    bundle_file *f = &b->files[b->n];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", name);
+    f->m = model_for_file(b->p, name);
+    for (int i = 0; i < b->n; i++)
+        if (b->files[i].m && b->files[i].m == f->m)
+            return rdm_fail(err, RDM_ERR_PARSE,
+                            "%s: %s and %s are both dumps of model %s; a bundle holds one per "
+                            "model",
+                            b->dir, b->files[i].name, name, f->m->name);
+    b->n++;
+    return RDM_OK;
+}
+
+static rdm_rc list_entry(void *ud, const char *name, rdm_err *err)
+{
+    bundle *b = ud;
+    char path[4096];
+    if (strcmp(name, MANIFEST) == 0)
+        return RDM_OK;
+    if (plat_join(b->dir, name, path, sizeof path))
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: path too long", b->dir);
+    plat_kind_t k = plat_kind(path, NULL);
+    if (!model_for_file(b->p, name)) {
+        if (k == PLAT_FILE || k == PLAT_DIR)
+            log_warn("%s: no model reads a file of this name; ignored", path);
+        else
+            log_warn("%s: not a plain file; ignored", path);
+        return RDM_OK;
+    }
+    return add_file(b, name, err);
+}
+
+static rdm_rc read_manifest(bundle *b, const char *mpath, rdm_err *err)
+{
+    char *text;
+    size_t len;
+    rdm_rc rc = plat_read_file(mpath, 4u << 20, &text, &len, err);
+    if (rc)
+        return rc;
+    cJSON *doc = cJSON_ParseWithLength(text, len);
+    free(text);
+    const cJSON *files = doc ? cJSON_GetObjectItemCaseSensitive(doc, "files") : NULL;
+    if (!cJSON_IsArray(files)) {
+        cJSON_Delete(doc);
+        return rdm_fail(err, RDM_ERR_PARSE,
+                        "%s: not a manifest (expected {\"files\": [{\"name\": ..., \"sha256\": "
+                        "...}]})",
+                        mpath);
+    }
+    int i = 0;
+    for (const cJSON *f = files->child; f && !rc; f = f->next, i++) {
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
+        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
+        const cJSON *partial = cJSON_GetObjectItemCaseSensitive(f, "partial");
+        if (!cJSON_IsString(name) || !cJSON_IsString(sha) || strlen(sha->valuestring) != 64)
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "%s: files[%d] needs \"name\" and a 64-digit \"sha256\"", mpath, i);
+        else if (!safe_name(name->valuestring))
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "%s: files[%d]: '%s' leaves the bundle (only plain names, no folders, "
+                          "no ..); refused",
+                          mpath, i, name->valuestring);
+        else if (!model_for_file(b->p, name->valuestring))
+            rc = rdm_fail(err, RDM_ERR_PARSE, "%s: files[%d]: no model reads '%s'", mpath, i,
+                          name->valuestring);
+        else if (!(rc = add_file(b, name->valuestring, err))) {
+            bundle_file *bf = &b->files[b->n - 1];
+            for (int k = 0; k < 64; k++) {
+                char ch = sha->valuestring[k];
+                bf->sha[k] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
+            }
+            bf->sha[64] = '\0';
+            bf->partial = cJSON_IsTrue(partial);
+        }
+    }
+    cJSON_Delete(doc);
+    return rc;
+}
+
+static rdm_rc import_bundle(store *st, const profile *p, const rdm_config *cfg, const char *dir,
+                            const import_opts *o, import_stats *stats, rdm_err *err)
+{
+    bundle *b = calloc(1, sizeof *b);
+    char mpath[4096], path[4096];
+    rdm_rc rc;
+    if (!b)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    b->dir = dir;
+    b->p = p;
+    if (plat_join(dir, MANIFEST, mpath, sizeof mpath)) {
+        free(b);
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: path too long", dir);
+    }
+    plat_kind_t mk = plat_kind(mpath, NULL);
+    if (mk == PLAT_LINK)
+        rc = rdm_fail(err, RDM_ERR_PARSE, "%s: is a symbolic link (refused)", mpath);
+    else if (mk == PLAT_FILE)
+        b->has_manifest = 1, rc = read_manifest(b, mpath, err);
+    else
+        rc = plat_listdir(dir, list_entry, b, err);
+    if (!rc && b->n == 0)
+        rc = rdm_fail(err, RDM_ERR_PARSE, "%s: no dump of any model of the profile in the bundle",
+                      dir);
+    /* every checksum before touching the store */
+    for (int i = 0; i < b->n && !rc && b->has_manifest; i++) {
+        char got[SHA256_HEX];
+        plat_join(dir, b->files[i].name, path, sizeof path);
+        if ((rc = sha256_file(path, got, NULL, err)))
+            break;
+        if (strcmp(got, b->files[i].sha) != 0)
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "%s: SHA-256 is %s, the manifest says %s: the copy is damaged or "
+                          "changed; copy the bundle again. Nothing was imported",
+                          path, got, b->files[i].sha);
+    }
+    if (!rc)
+        rc = store_begin(st, err);
+    int landed = 0;
+    import_stats s = {0};
+    for (int i = 0; i < b->n && !rc; i++) {
+        int known = 0;
+        plat_join(dir, b->files[i].name, path, sizeof path);
+        int snapshot = !(o->partial || b->files[i].partial || b->files[i].m->csv_partial);
+        rc = import_file(st, p, cfg, path, b->files[i].m, snapshot, dir, o, &known, &s, err);
+        if (known)
+            s.known++;
+        else if (!rc)
+            landed++;
+    }
+    if (!rc && landed) {
+        if ((rc = store_commit(st, err)) == RDM_OK) {
+            stats->files += s.files;
+            stats->rows += s.rows;
+            stats->rejected += s.rejected;
+        }
+    } else {
+        store_rollback(st);
+    }
+    stats->known += s.known;
+    if (rc && rc != RDM_ERR_NOMEM && b->n > 1)
+        log_error("bundle %s: nothing of it was imported", dir);
+    free(b);
+    return rc;
+}
+
+rdm_rc import_path(store *st, const profile *p, const rdm_config *cfg, const char *path,
+                   const import_opts *o, import_stats *stats, rdm_err *err)
+{
+    plat_kind_t k = plat_kind(path, NULL);
+    if (k == PLAT_NONE)
+        return rdm_fail(err, RDM_ERR_IO, "%s: no such file or folder", path);
+    if (k == PLAT_DIR)
+        return import_bundle(st, p, cfg, path, o, stats, err);
+    const prof_model *m = model_for_file(p, base_name(path));
+    if (!m) {
+        char list[1024] = "";
+        for (int i = 0; i < p->nmodels; i++)
+            if (p->models[i].csv_file) {
+                strncat(list, *list ? ", " : "", sizeof list - strlen(list) - 1);
+                strncat(list, p->models[i].csv_file, sizeof list - strlen(list) - 1);
+            }
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "%s: no model of the profile reads a file of this name (expected one "
+                        "of: %s)",
+                        path, list);
+    }
+    int known = 0;
+    rdm_rc rc = store_begin(st, err);
+    if (rc)
+        return rc;
+    rc = import_file(st, p, cfg, path, m, !(o->partial || m->csv_partial), NULL, o, &known, stats,
+                     err);
+    if (!rc && !known)
+        rc = store_commit(st, err);
+    else
+        store_rollback(st);
+    if (known)
+        stats->known++;
+    return rc;
+}

@@ -1,0 +1,423 @@
+/* test_import.c - dumps and bundles into a real SQLite store, and collect's
+ * change detection: CREATE, UPDATE, DELETE, nothing twice, nothing half. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "agent/collect.h"
+#include "agent/import.h"
+#include "agent/sha256.h"
+#include "base/log.h"
+#include "base/plat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[256];
+static store *st;
+static profile prof;
+static rdm_config cfg;
+
+static void write_file(const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fwrite(text, 1, strlen(text), f);
+    fclose(f);
+}
+
+static void config(const char *ini)
+{
+    rdm_err err;
+    cfg_free(&cfg);
+    assert_int_equal(cfg_load_buffer(&cfg, "/t/t.ini", ini, strlen(ini), NULL, NULL, &err), RDM_OK);
+}
+
+static int setup(void **s)
+{
+    (void)s;
+    rdm_err err;
+    snprintf(dir, sizeof dir, "/tmp/rdm-test-import-XXXXXX");
+    if (!mkdtemp(dir))
+        return -1;
+    char path[512];
+    snprintf(path, sizeof path, "%s/rdm-agent.db", dir);
+    if (store_open(path, STORE_CREATE | STORE_MIGRATE, 1000, &st, NULL, &err) ||
+        profile_load(&prof, RDM_TEST_DATA "/profiles/dump.json", ".", "", &err))
+        return -1;
+    memset(&cfg, 0, sizeof cfg);
+    config("[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\nCOLLECT_CHUNK_SIZE = 3\n");
+    log_set_level(LOG_ERROR);
+    return 0;
+}
+
+static int teardown(void **s)
+{
+    (void)s;
+    char cmd[400];
+    store_close(st);
+    profile_free(&prof);
+    cfg_free(&cfg);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static rdm_rc import(const char *name, int partial, int skip, import_stats *s, rdm_err *err)
+{
+    char path[512];
+    import_opts o = {skip, partial};
+    memset(s, 0, sizeof *s);
+    rdm_err_clear(err);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return import_path(st, &prof, &cfg, path, &o, s, err);
+}
+
+static long long q(const char *sql)
+{
+    sqlite3_stmt *s;
+    long long v = -1;
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL))
+        fail_msg("%s: %s", sql, sqlite3_errmsg(store_db(st)));
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void collect(long long created, long long updated, long long deleted)
+{
+    collect_stats s;
+    rdm_err err;
+    if (collect_run(st, &prof, &cfg, &s, &err))
+        fail_msg("collect: %s", err.msg);
+    if (s.created != created || s.updated != updated || s.deleted != deleted)
+        fail_msg("collect: %lld created, %lld updated, %lld deleted; wanted %lld, %lld, %lld",
+                 s.created, s.updated, s.deleted, created, updated, deleted);
+}
+
+static void import_ok(const char *name, const char *text, long long rows)
+{
+    import_stats s;
+    rdm_err err;
+    write_file(name, text);
+    if (import(name, 0, 0, &s, &err))
+        fail_msg("import %s: %s", name, err.msg);
+    assert_int_equal(s.rows, rows);
+}
+
+static void import_bad(const char *name, const char *text, const char *needle)
+{
+    import_stats s;
+    rdm_err err;
+    long long before = q("SELECT count(*) FROM import_source");
+    long long tables = q("SELECT count(*) FROM sqlite_master");
+    write_file(name, text);
+    rdm_rc rc = import(name, 0, 0, &s, &err);
+    if (rc == RDM_OK || !strstr(err.msg, needle))
+        fail_msg("wanted '%s', got rc %d: %s", needle, rc, err.msg);
+    /* no trace */
+    assert_int_equal(q("SELECT count(*) FROM import_source"), before);
+    assert_int_equal(q("SELECT count(*) FROM sqlite_master"), tables);
+}
+
+#define HDR "id;name;born;active;score;seen;Примечание\n"
+
+static void test_changes(void **s)
+{
+    (void)s;
+    import_stats is;
+    rdm_err err;
+    import_ok("person.csv",
+              HDR "1;Анна;2010-05-01;1;4.5;2024-01-01 10:00:00;\n"
+                  "2;Борис;02.03.2011;нет;3,75;2024-01-01T10:00:00+03:00;x\n"
+                  "3;Вера;;;;;\n",
+              3);
+    collect(3, 0, 0);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" = 1"), 3);
+    /* values normalised: DD.MM.YYYY, нет, decimal comma, offset dropped */
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 2 AND born = "
+                       "'2011-03-02' AND active = 0 AND score = '3.75' AND seen = '2024-01-01 "
+                       "10:00:00'"),
+                     1);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 3 AND born IS NULL "
+                       "AND name = 'Вера'"),
+                     1);
+    /* the same file again: recognised, nothing done */
+    assert_int_equal(import("person.csv", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.known, 1);
+    assert_int_equal(is.files, 0);
+    collect(0, 0, 0);
+    /* an update, a delete, a create */
+    import_ok("person.csv",
+              HDR "1;Анна;2010-05-01;1;4.5;2024-01-01 10:00:00;\n"
+                  "2;Борис Б.;02.03.2011;нет;3,75;2024-01-01T10:00:00+03:00;x\n"
+                  "4;Глеб;;;;;\n",
+              3);
+    long long chg_before = q("SELECT max(\"rdm:chg\") FROM \"rdm:stg:person\"");
+    collect(1, 1, 1);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 2"), 2);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 3"), 3);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 4"), 1);
+    assert_true(q("SELECT min(\"rdm:chg\") FROM \"rdm:stg:person\" WHERE id IN (2, 3, 4)") >
+                chg_before);
+    assert_int_equal(q("SELECT \"rdm:chg\" FROM \"rdm:stg:person\" WHERE id = 1"), 1);
+    /* same rows, other bytes (CRLF, order, spelling of values): 0 changes */
+    import_ok("person.csv",
+              "id;name;born;active;score;seen;Примечание\r\n"
+              "4;Глеб;;;;;\r\n"
+              "2;Борис Б.;2011-03-02;0;3.75;2024-01-01 10:00:00;x\r\n"
+              "1;Анна;01.05.2010;true;4.5;2024-01-01T10:00:00;\r\n",
+              3);
+    collect(0, 0, 0);
+    /* a deleted key comes back: CREATE again */
+    import_ok("person.csv", HDR "1;Анна;2010-05-01;1;4.5;2024-01-01 10:00:00;\n3;Вера;;;;;\n", 2);
+    collect(1, 0, 2);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 3"), 1);
+    /* every collected source dropped its landed rows */
+    assert_int_equal(q("SELECT count(*) FROM sqlite_master WHERE name LIKE 'rdm:land:%'"), 0);
+    assert_int_equal(q("SELECT count(*) FROM collect_stage WHERE status != 'FINISHED'"), 0);
+}
+
+static void test_partial_and_composite(void **s)
+{
+    (void)s;
+    import_stats is;
+    rdm_err err;
+    import_ok("pair.csv", "a;b;v\nx;1;one\nx;2;two\ny;1;three\n", 3);
+    collect(3, 0, 0);
+    write_file("pair.csv", "a;b;v\nx;2;TWO\n");
+    assert_int_equal(import("pair.csv", 1, 0, &is, &err), RDM_OK);
+    collect(0, 1, 0); /* partial: x;1 and y;1 stay */
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:pair\" WHERE \"rdm:op\" != 3"), 3);
+    import_bad("pair.csv", "a;b;v\nx;1;a\ny;1;b\nx;01;c\n",
+               "pair.csv:4: key 'x\x1f"
+               "1' appears again (first on line 2)");
+}
+
+static void test_bad_files(void **s)
+{
+    (void)s;
+    import_bad("person.csv", HDR "1;A;2024-13-01;1;;;\n",
+               "person.csv:2: column born: '2024-13-01' is not a date");
+    import_bad("person.csv", HDR "1;A;;1;;;\n2;B;;maybe;;;\n",
+               "person.csv:3: column active: 'maybe' is not a boolean");
+    import_bad("person.csv", HDR "x;A;;;;;\n", "person.csv:2: column id: 'x' is not an integer");
+    import_bad("person.csv", HDR "1;A;;;;\n", "person.csv:2: 6 fields, the header has 7");
+    import_bad("person.csv", HDR ";A;;;;;\n", "person.csv:2: column id: key column is empty");
+    import_bad("person.csv", HDR "1;\"A;;;;;\n", "person.csv:2: the file ends inside a quoted");
+    import_bad("person.csv", "name;born\nA;2020-01-01\n",
+               "person.csv:1: the header lacks column 'id' of model person");
+    import_bad("person.csv", "id;id;name\n1;1;A\n",
+               "person.csv:1: column 'id' appears twice in the header (columns 1 and 2)");
+    import_bad("person.csv", "", "person.csv: the file is empty");
+    import_bad("person.csv", HDR "1;\xC0\xEB\xFF;;;;;\n",
+               "person.csv:2: byte 3 (0xC0) is not "
+               "valid UTF-8");
+    import_bad("nobody.csv", "a\n1\n",
+               "no model of the profile reads a file of this name "
+               "(expected one of: person.csv, pair.csv)");
+    /* with --skip-bad-rows the good rows land and the bad ones wait in quarantine */
+    import_stats is;
+    rdm_err err;
+    write_file("person.csv", HDR "1;A;;;;;\n2;B;2024-13-01;;;;\n3;C;;;;;\n3;D;;;;;\n4;E;\n");
+    assert_int_equal(import("person.csv", 0, 1, &is, &err), RDM_OK);
+    assert_int_equal(is.rows, 2);
+    assert_int_equal(is.rejected, 3);
+    assert_int_equal(q("SELECT count(*) FROM quarantine"), 3);
+    assert_int_equal(q("SELECT line FROM quarantine WHERE field = 'born'"), 3);
+    assert_int_equal(q("SELECT count(*) FROM quarantine WHERE line = 5 AND reason LIKE "
+                       "'%appears again (first on line 4)%'"),
+                     1);
+    assert_int_equal(q("SELECT rejected FROM import_source"), 3);
+    collect(2, 0, 0);
+}
+
+static void test_cp1251_and_extra_columns(void **s)
+{
+    (void)s;
+    config("[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\n[source]\nENCODING = cp1251\n"
+           "DELIMITER = ,\n");
+    /* "Примечание" in cp1251, an extra column, a decimal with a dot */
+    import_ok("person.csv",
+              "id,name,\xCF\xF0\xE8\xEC\xE5\xF7\xE0\xED\xE8\xE5,extra\n"
+              "1,\xDF\xED\xE0,\xB9 5,zzz\n",
+              1);
+    collect(1, 0, 0);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE name = 'Яна' AND note = "
+                       "'№ 5'"),
+                     1);
+}
+
+static void write_manifest(const char *sub, const char *const *names, int n, int corrupt)
+{
+    char path[512], sha[SHA256_HEX], buf[4096] = "{\"files\": [";
+    rdm_err err;
+    for (int i = 0; i < n; i++) {
+        snprintf(path, sizeof path, "%s/%s/%s", dir, sub, names[i]);
+        if (sha256_file(path, sha, NULL, &err))
+            snprintf(sha, sizeof sha, "%064d", 0);
+        if (corrupt && i == n - 1)
+            sha[0] = sha[0] == 'a' ? 'b' : 'a';
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf),
+                 "%s{\"name\": \"%s\", \"sha256\": "
+                 "\"%s\"}",
+                 i ? ", " : "", names[i], sha);
+    }
+    strcat(buf, "]}");
+    snprintf(path, sizeof path, "%s/manifest.json", sub);
+    write_file(path, buf);
+}
+
+static void test_bundles(void **s)
+{
+    (void)s;
+    import_stats is;
+    rdm_err err;
+    char path[512];
+    snprintf(path, sizeof path, "%s/stick", dir);
+    assert_int_equal(plat_mkdirs(path, &err), RDM_OK);
+    write_file("stick/person.csv", HDR "1;A;;;;;\n");
+    write_file("stick/pair.csv", "a;b;v\nx;1;v\n");
+    static const char *const both[] = {"person.csv", "pair.csv"};
+    /* a damaged copy: nothing imported */
+    write_manifest("stick", both, 2, 1);
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "pair.csv: SHA-256 is"));
+    assert_non_null(strstr(err.msg, "the manifest says"));
+    assert_int_equal(q("SELECT count(*) FROM import_source"), 0);
+    /* one bad file: the whole bundle refused */
+    write_file("stick/pair.csv", "a;b;v\nx;one;v\n");
+    write_manifest("stick", both, 2, 0);
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "pair.csv:2: column b: 'one' is not an integer"));
+    assert_int_equal(q("SELECT count(*) FROM import_source"), 0);
+    assert_int_equal(q("SELECT count(*) FROM sqlite_master WHERE name LIKE 'rdm:%'"), 0);
+    /* good: both in one go; again: both known */
+    write_file("stick/pair.csv", "a;b;v\nx;1;v\n");
+    write_manifest("stick", both, 2, 0);
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.files, 2);
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.known, 2);
+    assert_int_equal(q("SELECT count(*) FROM import_source WHERE bundle IS NOT NULL"), 2);
+    collect(2, 0, 0);
+    /* paths that leave the bundle, symlinks */
+    write_file("stick/manifest.json",
+               "{\"files\": [{\"name\": \"../person.csv\", \"sha256\": "
+               "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}");
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "'../person.csv' leaves the bundle"));
+    snprintf(path, sizeof path, "%s/stick/manifest.json", dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/stick/person.csv", dir);
+    unlink(path);
+    char target[512];
+    snprintf(target, sizeof target, "%s/secret.csv", dir);
+    write_file("secret.csv", HDR "9;S;;;;;\n");
+    assert_int_equal(symlink(target, path), 0);
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "is a symbolic link"));
+    /* without a manifest: the files a model reads; others ignored */
+    unlink(path);
+    write_file("stick/person.csv", HDR "1;A;;;;;\n2;B;;;;;\n");
+    write_file("stick/readme.txt", "hello");
+    assert_int_equal(import("stick", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.files, 1);
+    assert_int_equal(is.known, 1);
+    collect(1, 0, 0);
+}
+
+static void test_chunks_and_stages(void **s)
+{
+    (void)s;
+    char text[4096] = HDR;
+    for (int i = 1; i <= 10; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%d;n%d;;;;;\n", i, i);
+    import_ok("person.csv", text, 10);
+    collect(10, 0, 0);
+    /* COLLECT_CHUNK_SIZE = 3: 4 sub-stages, chained, with one change number each */
+    assert_int_equal(q("SELECT count(*) FROM collect_substage WHERE status = 'READY_TO_EXPORT'"),
+                     4);
+    assert_int_equal(q("SELECT count(*) FROM collect_substage WHERE previous_id IS NOT NULL"), 3);
+    assert_int_equal(q("SELECT count(DISTINCT \"rdm:chg\") FROM \"rdm:stg:person\""), 4);
+    assert_int_equal(q("SELECT sum(rows) FROM collect_substage"), 10);
+    assert_int_equal(q("SELECT status = 'FINISHED' FROM collect_stage"), 1);
+    /* deletes in chunks too */
+    import_ok("person.csv", HDR "5;n5;;;;;\n", 1);
+    collect(0, 0, 9);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" = 3"), 9);
+}
+
+static void test_model_gone(void **s)
+{
+    (void)s;
+    import_ok("pair.csv", "a;b;v\nx;1;v\n", 1);
+    profile small = {0};
+    rdm_err err;
+    const char *j =
+        "{\"models\":[{\"name\":\"person\",\"key\":[\"id\"],\"csv\":{\"file\":\"p.csv\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"int\"}]}]}";
+    assert_int_equal(profile_load_buffer(&small, "s.json", j, strlen(j), &err), RDM_OK);
+    collect_stats cs;
+    assert_int_equal(collect_run(st, &small, &cfg, &cs, &err), RDM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "model 'pair', which the profile no longer declares"));
+    assert_int_equal(q("SELECT count(*) FROM collect_stage WHERE status = 'FAILED' AND error "
+                       "LIKE '%no longer declares%'"),
+                     1);
+    profile_free(&small);
+    /* the lock was released, and the source still waits */
+    collect(1, 0, 0);
+}
+
+static void test_normalize(void **s)
+{
+    (void)s;
+    rdm_buf b;
+    char why[128];
+    int isnull;
+    buf_init(&b, 1024);
+    assert_int_equal(import_normalize(PROF_INT, "+007", 4, 0, &b, &isnull, why, sizeof why),
+                     RDM_OK);
+    assert_string_equal(b.p, "7");
+    assert_int_equal(import_normalize(PROF_INT, "", 0, 0, &b, &isnull, why, sizeof why), RDM_OK);
+    assert_true(isnull);
+    assert_int_equal(import_normalize(PROF_TEXT, "", 0, 0, &b, &isnull, why, sizeof why), RDM_OK);
+    assert_false(isnull);
+    assert_int_equal(import_normalize(PROF_DECIMAL, "1,5", 3, 0, &b, &isnull, why, sizeof why),
+                     RDM_ERR_PARSE);
+    assert_int_equal(import_normalize(PROF_DECIMAL, "1e5", 3, 0, &b, &isnull, why, sizeof why),
+                     RDM_ERR_PARSE);
+    assert_int_equal(
+        import_normalize(PROF_DATETIME, "31.12.2024 23:59", 16, 0, &b, &isnull, why, sizeof why),
+        RDM_OK);
+    assert_string_equal(b.p, "2024-12-31 23:59:00");
+    assert_int_equal(import_normalize(PROF_DATE, "31.02.2024", 10, 0, &b, &isnull, why, sizeof why),
+                     RDM_ERR_PARSE);
+    buf_free(&b);
+    /* NULL and "" hash differently, and so do shifted boundaries */
+    const char *v1[] = {NULL}, *v2[] = {""}, *v3[] = {"ab", ""}, *v4[] = {"a", "b"};
+    size_t l1[] = {0}, l3[] = {2, 0}, l4[] = {1, 1};
+    assert_true(import_row_hash(1, v1, l1) != import_row_hash(1, v2, l1));
+    assert_true(import_row_hash(2, v3, l3) != import_row_hash(2, v4, l4));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_partial_and_composite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cp1251_and_extra_columns, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_gone, setup, teardown),
+        cmocka_unit_test(test_normalize),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
