@@ -3,6 +3,7 @@
 #include "../base/log.h"
 #include "../storage/lock.h"
 #include "../storage/staging.h"
+#include "pgsource.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,16 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
      * are collected again. Nothing outside the store depends on them. */
     store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
 
+    if (strcmp(cfg_str(cfg, CFG_SOURCE_TYPE), "postgres") == 0) {
+        pgsrc_stats ps;
+        const char *failed = NULL;
+        if ((rc = pgsrc_pull(st, p, cfg, &ps, &failed, err))) {
+            snprintf(model, sizeof model, "%s", failed ? failed : "");
+            goto done;
+        }
+        out->pulls = ps.pulls;
+    }
+
     for (;;) {
         rc = stg_source_next(st, &src, model, sizeof model, err);
         if (rc == RDM_ERR_NOT_FOUND) {
@@ -178,6 +189,7 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
         if (rc)
             break;
     }
+done:
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     if (rc) {
         fail_stage(st, stage, model, src, err->msg);

@@ -18,13 +18,15 @@
 typedef struct collect_stats {
     long long stage_id;
     int sources;
+    int pulls; /* PostgreSQL pulls landed first ([source] TYPE = postgres) */
     int substages;
     long long rows, created, updated, deleted;
 } collect_stats;
 
-/* Collects every landed source not collected yet, oldest first, under the
- * task lock "collect". Stages left IN_PROGRESS by a killed run are marked
- * FAILED first; their work resumes here from its saved position. */
+/* With [source] TYPE = postgres, first pulls every model's PostgreSQL
+ * source (pgsource.h). Then collects every landed source not collected
+ * yet, oldest first, under the task lock "collect". Stages left IN_PROGRESS by a killed run are
+ * marked FAILED first; their work resumes here from its saved position. */
 rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_stats *s,
                    rdm_err *err);
 

@@ -164,12 +164,15 @@ int64_t import_row_hash(int n, const char *const *vals, const size_t *lens)
 
 /* ---- one file ---- */
 
-typedef struct file_ctx {
+static const char *base_name(const char *path);
+
+struct import_sink {
     store *st;
     const profile *p;
     const prof_model *m;
     stg_model sm;
-    const char *path; /* for messages */
+    const char *path; /* for messages (owned copy in name_copy) */
+    char *name_copy;
     const import_opts *o;
     long long src;
     stg_lander *lander;
@@ -182,8 +185,11 @@ typedef struct file_ctx {
     const char *vals[MAX_COLS];
     size_t lens[MAX_COLS];
     rdm_buf key;
+    const char *cols[MAX_COLS];
+    int integer[MAX_COLS];
     long long rows, rejected;
-} file_ctx;
+};
+typedef struct import_sink file_ctx;
 
 /* Columns a dump must have: the model's key, and columns that feed a
  * required field of an entity reading this model alone. */
@@ -203,7 +209,7 @@ static int column_required(const profile *p, const prof_model *m, int col)
     return 0;
 }
 
-static rdm_rc on_header(file_ctx *c, int n, const char *const *vals, rdm_err *err)
+rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_err *err)
 {
     const prof_model *m = c->m;
     if (n > MAX_COLS)
@@ -271,16 +277,13 @@ static rdm_rc bad_row(file_ctx *c, long line, const char *field, const char *why
     return rc;
 }
 
-static rdm_rc on_row(void *ud, long line, int n, const char *const *vals, const size_t *lens,
-                     rdm_err *err)
+rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *const *vals,
+                       const size_t *lens, rdm_err *err)
 {
-    file_ctx *c = ud;
     const prof_model *m = c->m;
     char why[256];
     rdm_rc rc;
 
-    if (!c->header_done)
-        return on_header(c, n, vals, err);
     if (n != c->ncsv) {
         snprintf(why, sizeof why, "%d fields, the header has %d", n, c->ncsv);
         return bad_row(c, line, NULL, why, n, vals, err);
@@ -310,7 +313,7 @@ static rdm_rc on_row(void *ud, long line, int n, const char *const *vals, const 
     }
     long first = 0;
     int64_t h = import_row_hash(m->ncols, c->vals, c->lens);
-    rc = stg_land(c->lander, c->key.p, line, 0, h, c->vals, c->lens, &first, err);
+    rc = stg_land(c->lander, c->key.p, line, op, h, c->vals, c->lens, &first, err);
     if (rc == RDM_ERR_PARSE) {
         snprintf(why, sizeof why, "key '%.60s' appears again (first on line %ld)", c->key.p, first);
         return bad_row(c, line, NULL, why, n, vals, err);
@@ -318,6 +321,88 @@ static rdm_rc on_row(void *ud, long line, int n, const char *const *vals, const 
     if (!rc)
         c->rows++;
     return rc;
+}
+
+static rdm_rc csv_row(void *ud, long line, int n, const char *const *vals, const size_t *lens,
+                      rdm_err *err)
+{
+    import_sink *c = ud;
+    if (!c->header_done)
+        return import_sink_header(c, n, vals, err);
+    return import_sink_row(c, line, 0, n, vals, lens, err);
+}
+
+void import_sink_free(import_sink *c)
+{
+    if (!c)
+        return;
+    stg_lander_close(c->lander);
+    for (int i = 0; i < c->m->ncols && i < MAX_COLS; i++)
+        buf_free(&c->norm[i]);
+    buf_free(&c->key);
+    free(c->name_copy);
+    free(c);
+}
+
+rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const char *kind,
+                        const char *name, int snapshot, const char *bundle, int replace,
+                        int decimal_comma, const import_opts *o, import_sink **out, rdm_err *err)
+{
+    import_sink *c = calloc(1, sizeof *c);
+    rdm_rc rc;
+    *out = NULL;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    c->m = m;
+    if (m->ncols > MAX_COLS) {
+        free(c);
+        return rdm_fail(err, RDM_ERR_CONFIG, "model %s has more than %d columns", m->name,
+                        MAX_COLS);
+    }
+    for (int i = 0; i < m->ncols; i++) {
+        c->cols[i] = m->cols[i].name;
+        c->integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
+        buf_init(&c->norm[i], 16u << 20);
+    }
+    buf_init(&c->key, 1u << 20);
+    c->st = st;
+    c->p = p;
+    c->sm.name = m->name;
+    c->sm.ncols = m->ncols;
+    c->sm.cols = c->cols;
+    c->sm.integer = c->integer;
+    c->o = o;
+    c->decimal_comma = decimal_comma;
+    if (!(c->name_copy = malloc(strlen(name) + 1))) {
+        import_sink_free(c);
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    strcpy(c->name_copy, name);
+    c->path = c->name_copy;
+    if ((rc = stg_model_ensure(st, &c->sm, err)) ||
+        (rc = stg_source_create(st, &c->sm, kind, base_name(name), NULL, 0, snapshot, bundle,
+                                &c->src, err)) ||
+        (rc = stg_lander_open(st, &c->sm, c->src, replace, &c->lander, err))) {
+        import_sink_free(c);
+        return rc;
+    }
+    *out = c;
+    return RDM_OK;
+}
+
+long long import_sink_source(const import_sink *c)
+{
+    return c->src;
+}
+
+long long import_sink_rows(const import_sink *c)
+{
+    return c->rows;
+}
+
+rdm_rc import_sink_finish(import_sink *c, rdm_err *err)
+{
+    return stg_source_landed(c->st, c->src, c->rows, c->rejected, err);
 }
 
 /* Finds the model that reads a dump of this file name (case-insensitive:
@@ -360,9 +445,7 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
                           const prof_model *m, int snapshot, const char *bundle,
                           const import_opts *o, int *known, import_stats *stats, rdm_err *err)
 {
-    file_ctx *c = calloc(1, sizeof *c);
-    const char *cols[MAX_COLS];
-    int integer[MAX_COLS];
+    import_sink *c = NULL;
     csvr *r = NULL;
     FILE *f = NULL;
     char *chunk = NULL, sha[SHA256_HEX];
@@ -371,42 +454,16 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     rdm_rc rc;
 
     *known = 0;
-    if (!c)
-        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    if (m->ncols > MAX_COLS) {
-        free(c);
-        return rdm_fail(err, RDM_ERR_CONFIG, "model %s has more than %d columns", m->name,
-                        MAX_COLS);
-    }
-    for (int i = 0; i < m->ncols; i++) {
-        cols[i] = m->cols[i].name;
-        integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
-        buf_init(&c->norm[i], 16u << 20);
-    }
-    buf_init(&c->key, 1u << 20);
-    c->st = st;
-    c->m = m;
-    c->sm.name = m->name;
-    c->sm.ncols = m->ncols;
-    c->sm.cols = cols;
-    c->sm.integer = integer;
-    c->path = path;
-    c->o = o;
-    c->p = p;
-
     const char *enc = m->csv_encoding ? m->csv_encoding : cfg_str(cfg, CFG_ENCODING);
     const char *delim = m->csv_delimiter ? m->csv_delimiter : cfg_str(cfg, CFG_DELIMITER);
-    c->decimal_comma = delim[0] == ';';
-    if (!(f = fopen(path, "rb"))) {
-        rc = rdm_fail(err, RDM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if (!(f = fopen(path, "rb")))
+        return rdm_fail(err, RDM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if ((rc = import_sink_open(st, p, m, "csv", path, snapshot, bundle, 0, delim[0] == ';', o, &c,
+                               err)))
         goto out;
-    }
-    if ((rc = stg_model_ensure(st, &c->sm, err)) ||
-        (rc = stg_source_create(st, &c->sm, "csv", base_name(path), NULL, 0, snapshot, bundle,
-                                &c->src, err)) ||
-        (rc = stg_lander_open(st, &c->sm, c->src, &c->lander, err)) ||
-        (rc = csvr_open(&r, path, strcmp(enc, "cp1251") == 0 ? CSVR_CP1251 : CSVR_UTF8, delim[0],
-                        on_row, c, err)))
+    c->path = path;
+    if ((rc = csvr_open(&r, path, strcmp(enc, "cp1251") == 0 ? CSVR_CP1251 : CSVR_UTF8, delim[0],
+                        csv_row, c, err)))
         goto out;
     if (!(chunk = malloc(READ_CHUNK))) {
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
@@ -450,7 +507,7 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
         rc = store_fail(st, err, "recording the file's checksum");
     sqlite3_finalize(s);
     if (!rc)
-        rc = stg_source_landed(st, c->src, c->rows, c->rejected, err);
+        rc = import_sink_finish(c, err);
     if (!rc) {
         stats->files++;
         stats->rows += c->rows;
@@ -462,14 +519,10 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     }
 out:
     csvr_free(r);
-    stg_lander_close(c->lander);
+    import_sink_free(c);
     if (f)
         fclose(f);
     free(chunk);
-    for (int i = 0; i < m->ncols && i < MAX_COLS; i++)
-        buf_free(&c->norm[i]);
-    buf_free(&c->key);
-    free(c);
     return rc;
 }
 

@@ -40,6 +40,25 @@ typedef struct import_stats {
 rdm_rc import_path(store *st, const profile *p, const rdm_config *cfg, const char *path,
                    const import_opts *o, import_stats *stats, rdm_err *err);
 
+/* A landing of rows from any source (dump reader, PostgreSQL cursor):
+ * open registers a source and its land table in the caller's transaction;
+ * header maps column names to the model's (by their "csv" names); each row
+ * is checked, normalised and landed (op 0 upsert, 3 delete). With replace,
+ * a later row of a key replaces the earlier (change logs); otherwise a
+ * repeated key is an error. name is used in messages. */
+typedef struct import_sink import_sink;
+rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const char *kind,
+                        const char *name, int snapshot, const char *bundle, int replace,
+                        int decimal_comma, const import_opts *o, import_sink **out, rdm_err *err);
+rdm_rc import_sink_header(import_sink *c, int n, const char *const *names, rdm_err *err);
+rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *const *vals,
+                       const size_t *lens, rdm_err *err);
+/* Records the row counts of the landed source. */
+rdm_rc import_sink_finish(import_sink *c, rdm_err *err);
+long long import_sink_source(const import_sink *c);
+long long import_sink_rows(const import_sink *c);
+void import_sink_free(import_sink *c);
+
 /* Checks and normalises one value of type t (NULL = empty field) into out
  * (reset first); *is_null tells the result is SQL NULL. Accepts ISO dates
  * and DD.MM.YYYY, booleans 1/0/true/false/t/f/yes/no/y/n/on/off/да/нет,

@@ -404,10 +404,8 @@ static rdm_rc parse_pg_source(const jctx *c, const cJSON *o, prof_model *m, rdm_
         return jfail(c, "mode", err, "'%s' is not snapshot, incremental or audit_log", mode);
     if (m->pg_mode != PROF_PG_AUDIT_LOG && (!query || !*query))
         return jfail(c, "query", err, "is required in %s mode", mode);
-    if (m->pg_mode == PROF_PG_AUDIT_LOG && query)
-        return jfail(c, "query", err,
-                     "audit_log mode reads the product's change log, not a "
-                     "query: remove it, or use snapshot or incremental mode");
+    /* in audit_log mode a query is optional: the full snapshot that
+     * reconciles what the log missed, every [source] FULL_SNAPSHOT_DAYS */
     if (m->pg_mode != PROF_PG_INCREMENTAL && opcol)
         return jfail(c, "operation_column", err, "is only for incremental mode");
     if (m->pg_mode == PROF_PG_INCREMENTAL) {

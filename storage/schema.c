@@ -193,7 +193,21 @@ static const char m4_staging[] =
     "ALTER TABLE collect_substage ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;\n"
     "ALTER TABLE collect_substage ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;\n";
 
-static const char *const migrations[] = {m1_stages, m2_network, m3_locks, m4_staging};
+static const char m5_postgres[] =
+    /* where each model's PostgreSQL source stands (pgsource.c) */
+    "CREATE TABLE pg_position(\n"
+    "  model TEXT PRIMARY KEY,\n"
+    "  until_us INTEGER,          -- incremental: end of the last period pulled (us since epoch)\n"
+    "  log_time_us INTEGER,       -- audit log: time of the newest entry applied\n"
+    "  snapshot_at INTEGER) WITHOUT ROWID;\n"
+    /* audit-log entries already applied within the overlap window */
+    "CREATE TABLE pg_applied(\n"
+    "  model TEXT NOT NULL,\n"
+    "  log_id INTEGER NOT NULL,\n"
+    "  log_time_us INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(model, log_id)) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {m1_stages, m2_network, m3_locks, m4_staging, m5_postgres};
 
 int schema_latest(void)
 {

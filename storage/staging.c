@@ -187,7 +187,8 @@ struct stg_lander {
     sqlite3_stmt *ins, *line_of;
 };
 
-rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, stg_lander **out, rdm_err *err)
+rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace, stg_lander **out,
+                       rdm_err *err)
 {
     stg_lander *l = calloc(1, sizeof *l);
     rdm_buf b;
@@ -198,7 +199,8 @@ rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, stg_lander 
     l->st = st;
     l->m = m;
     buf_init(&b, SQL_MAX);
-    rc = sqlf(&b, "INSERT INTO \"rdm:land:%lld\" VALUES (?, ?, ?, ?", src);
+    rc = sqlf(&b, "INSERT%s INTO \"rdm:land:%lld\" VALUES (?, ?, ?, ?",
+              replace ? " OR REPLACE" : "", src);
     for (int i = 0; i < m->ncols && !rc; i++)
         rc = buf_adds(&b, ", ?");
     if (!rc)

@@ -57,7 +57,8 @@ rdm_rc stg_source_landed(store *st, long long id, long long rows, long long reje
 
 /* Inserts landed rows of one source. */
 typedef struct stg_lander stg_lander;
-rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, stg_lander **out,
+/* replace: a key landed again replaces the earlier row (change logs). */
+rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace, stg_lander **out,
                        rdm_err *err);
 /* One row: key text, its line, op (0 = upsert, 3 = delete), content hash,
  * values (NULL = SQL NULL). A key landed twice is RDM_ERR_PARSE and

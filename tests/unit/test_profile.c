@@ -232,10 +232,7 @@ static void test_models_and_sources(void **st)
         "\"query\":\"SELECT 1\",\"operation_column\":\"op\"},\"columns\":[{\"name\":\"id\","
         "\"type\":\"text\"}]}]}",
         "$.models[0].postgres.operation_column: is only for incremental mode");
-    bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"postgres\":{\"mode\":\"audit_log\","
-        "\"table\":\"t\",\"query\":\"SELECT 1\"},\"columns\":[{\"name\":\"id\",\"type\":"
-        "\"text\"}]}]}",
-        "$.models[0].postgres.query: audit_log mode reads the product's change log");
+
     bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"csv\":{\"file\":\"m.csv\"},"
         "\"columns\":[{\"name\":\"id\",\"type\":\"text\"},{\"name\":\"x\",\"type\":\"text\","
         "\"csv\":\"id\"}]}]}",

@@ -1,0 +1,573 @@
+/* pgsource.c - see pgsource.h. */
+#include "pgsource.h"
+#include "../base/log.h"
+#include "import.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#ifndef RDM_WITH_POSTGRES
+
+rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stats *s,
+                  const char **failed_model, rdm_err *err)
+{
+    (void)st;
+    (void)p;
+    (void)cfg;
+    (void)s;
+    *failed_model = NULL;
+    return rdm_fail(err, RDM_ERR_NOT_BUILT,
+                    "this rdm-agent was built without PostgreSQL support: set [source] TYPE = "
+                    "csv and bring dumps");
+}
+
+#else
+
+#include <cJSON.h>
+#include <libpq-fe.h>
+
+#define FETCH_ROWS 5000
+#define MAX_COLS   1024
+
+typedef struct pull {
+    PGconn *conn;
+    store *st;
+    const profile *p;
+    const rdm_config *cfg;
+    const prof_model *m;
+    const char *what; /* "snapshot", "incremental", "audit log": for messages */
+} pull;
+
+/* The start of today, local time, in microseconds since the epoch. */
+static long long today_us(void)
+{
+    time_t t = time(NULL);
+    struct tm tm;
+#ifdef _WIN32
+    localtime_s(&tm, &t);
+#else
+    localtime_r(&t, &tm);
+#endif
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1;
+    return (long long)mktime(&tm) * 1000000LL;
+}
+
+static rdm_rc pg_fail(pull *pl, rdm_err *err, const char *step)
+{
+    const char *msg = PQerrorMessage(pl->conn);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        n--;
+    return rdm_fail(err, RDM_ERR_IO,
+                    "model %s, PostgreSQL %s: %s failed: %.*s; nothing of this pull was kept, "
+                    "the next collect tries again",
+                    pl->m->name, pl->what, step, (int)n, msg);
+}
+
+/* Runs a statement that returns no rows (BEGIN, CLOSE, ...). */
+static rdm_rc pg_cmd(pull *pl, const char *sql, rdm_err *err)
+{
+    PGresult *r = PQexec(pl->conn, sql);
+    rdm_rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RDM_OK : pg_fail(pl, err, sql);
+    PQclear(r);
+    return rc;
+}
+
+/* "YYYY-MM-DD HH:MM:SS.uuuuuu+00" of a time in microseconds. */
+static void iso_utc(long long us, char *buf, size_t n)
+{
+    time_t t = (time_t)(us / 1000000LL);
+    struct tm tm;
+    char s[32];
+#ifdef _WIN32
+    gmtime_s(&tm, &t);
+#else
+    gmtime_r(&t, &tm);
+#endif
+    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm);
+    if (snprintf(buf, n, "%s.%06lld+00", s, us % 1000000LL) >= (int)n)
+        buf[0] = '\0'; /* cannot happen with the callers' 40 bytes */
+}
+
+/* The server's clock, in microseconds: periods are cut by the clock that
+ * stamps the rows, never by this machine's. */
+static rdm_rc server_now(pull *pl, long long *us, rdm_err *err)
+{
+    PGresult *r =
+        PQexec(pl->conn, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::int8");
+    rdm_rc rc = RDM_OK;
+    if (PQresultStatus(r) == PGRES_TUPLES_OK)
+        *us = atoll(PQgetvalue(r, 0, 0));
+    else
+        rc = pg_fail(pl, err, "reading the server's clock");
+    PQclear(r);
+    return rc;
+}
+
+/* Replaces the whole words :since and :until by $1 and $2. */
+static rdm_rc bind_params(const char *q, rdm_buf *out)
+{
+    rdm_rc rc = RDM_OK;
+    for (const char *s = q; *s && !rc;) {
+        int since = strncmp(s, ":since", 6) == 0, until = strncmp(s, ":until", 6) == 0;
+        char next = (since || until) ? s[6] : 0;
+        int word =
+            (since || until) && !((next >= 'a' && next <= 'z') || (next >= 'A' && next <= 'Z') ||
+                                  (next >= '0' && next <= '9') || next == '_');
+        if (word) {
+            rc = buf_adds(out, since ? "$1" : "$2");
+            s += 6;
+        } else {
+            rc = buf_addc(out, *s++);
+        }
+    }
+    return rc;
+}
+
+/* Streams the rows of query (with nparams text parameters) through a
+ * cursor into sink; the result's columns are matched to the model's by
+ * name; op_col (or NULL) names the column holding the operation. */
+static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const *params,
+                     const char *op_col, import_sink *sink, long long *rows, rdm_err *err)
+{
+    const prof_model *m = pl->m;
+    rdm_buf sql;
+    rdm_rc rc;
+    int map[MAX_COLS], opi = -1;
+    const char *hdr[MAX_COLS], *vals[MAX_COLS];
+    size_t lens[MAX_COLS];
+    long line = 0;
+
+    buf_init(&sql, 16u << 20);
+    if (buf_adds(&sql, "DECLARE rdm_cur NO SCROLL CURSOR FOR ") || bind_params(query, &sql))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    PGresult *r = PQexecParams(pl->conn, sql.p, nparams, NULL, params, NULL, NULL, 0);
+    buf_free(&sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pg_fail(pl, err, "the query");
+        PQclear(r);
+        return rc;
+    }
+    PQclear(r);
+    for (int i = 0; i < m->ncols; i++)
+        hdr[i] = m->cols[i].csv_header;
+    if ((rc = import_sink_header(sink, m->ncols, hdr, err)))
+        return rc;
+    for (;;) {
+        r = PQexec(pl->conn, "FETCH FORWARD " /* rows per round trip */ "5000 FROM rdm_cur");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pg_fail(pl, err, "fetching rows");
+            PQclear(r);
+            return rc;
+        }
+        int n = PQntuples(r), nf = PQnfields(r);
+        if (line == 0) { /* first batch: map the columns by name */
+            for (int i = 0; i < m->ncols; i++)
+                map[i] = -1;
+            for (int j = 0; j < nf; j++) {
+                const char *name = PQfname(r, j);
+                if (op_col && strcmp(name, op_col) == 0) {
+                    opi = j;
+                    continue;
+                }
+                for (int i = 0; i < m->ncols; i++)
+                    if (strcmp(m->cols[i].name, name) == 0)
+                        map[i] = j;
+            }
+            for (int k = 0; k < m->nkey; k++)
+                if (map[m->key[k]] < 0) {
+                    PQclear(r);
+                    return rdm_fail(err, RDM_ERR_CONFIG,
+                                    "model %s, PostgreSQL %s: the query returns no column '%s' "
+                                    "(a key of the model); name it with AS",
+                                    m->name, pl->what, m->cols[m->key[k]].name);
+                }
+            if (op_col && opi < 0) {
+                PQclear(r);
+                return rdm_fail(err, RDM_ERR_CONFIG,
+                                "model %s, PostgreSQL incremental: the query returns no column "
+                                "'%s' (the operation)",
+                                m->name, op_col);
+            }
+        }
+        for (int t = 0; t < n && !rc; t++) {
+            int op = 0;
+            for (int i = 0; i < m->ncols; i++) {
+                int j = map[i];
+                vals[i] = j < 0 || PQgetisnull(r, t, j) ? NULL : PQgetvalue(r, t, j);
+                lens[i] = vals[i] ? (size_t)PQgetlength(r, t, j) : 0;
+            }
+            if (opi >= 0 && !PQgetisnull(r, t, opi) && strcmp(PQgetvalue(r, t, opi), "3") == 0)
+                op = 3;
+            rc = import_sink_row(sink, ++line, op, m->ncols, vals, lens, err);
+        }
+        PQclear(r);
+        if (rc)
+            return rc;
+        if (n < FETCH_ROWS)
+            break;
+    }
+    *rows = line;
+    return pg_cmd(pl, "CLOSE rdm_cur", err);
+}
+
+static rdm_rc save_pos(store *st, const char *model, const char *col, long long v, rdm_err *err)
+{
+    char sql[256];
+    sqlite3_stmt *s = NULL;
+    rdm_rc rc = RDM_OK;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO pg_position(model, %s) VALUES (?, ?) ON CONFLICT(model) DO UPDATE "
+             "SET %s = excluded.%s",
+             col, col, col);
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL))
+        return store_fail(st, err, "saving the PostgreSQL position");
+    sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store_fail(st, err, "saving the PostgreSQL position");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static long long get_pos(store *st, const char *model, const char *col)
+{
+    char sql[128];
+    sqlite3_stmt *s = NULL;
+    long long v = -1;
+    snprintf(sql, sizeof sql, "SELECT %s FROM pg_position WHERE model = ?", col);
+    if (sqlite3_prepare_v2(store_db(st), sql, -1, &s, NULL))
+        return -1;
+    sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* One landing around fn, in one SQLite and one PostgreSQL transaction. */
+static rdm_rc land(pull *pl, int snapshot, int replace, const char *name, import_sink **sink,
+                   rdm_err *err)
+{
+    static const import_opts o = {0, 0};
+    rdm_rc rc = store_begin(pl->st, err);
+    if (!rc)
+        rc = import_sink_open(pl->st, pl->p, pl->m, "postgres", name, snapshot, NULL, replace, 0,
+                              &o, sink, err);
+    if (!rc)
+        rc = pg_cmd(pl, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    return rc;
+}
+
+static rdm_rc finish(pull *pl, import_sink *sink, rdm_rc rc, pgsrc_stats *stats, rdm_err *err)
+{
+    if (!rc)
+        rc = import_sink_finish(sink, err);
+    if (!rc)
+        rc = pg_cmd(pl, "COMMIT", err);
+    if (!rc)
+        rc = store_commit(pl->st, err);
+    if (rc) {
+        PGresult *r = PQexec(pl->conn, "ROLLBACK");
+        PQclear(r);
+        store_rollback(pl->st);
+    } else {
+        stats->pulls++;
+        stats->rows += import_sink_rows(sink);
+        log_info("model %s: %lld row(s) from PostgreSQL (%s)", pl->m->name, import_sink_rows(sink),
+                 pl->what);
+    }
+    import_sink_free(sink);
+    return rc;
+}
+
+static rdm_rc pull_snapshot(pull *pl, pgsrc_stats *stats, long long *snap_us, rdm_err *err)
+{
+    import_sink *sink = NULL;
+    long long rows = 0;
+    char name[160];
+    pl->what = "snapshot";
+    snprintf(name, sizeof name, "postgres:%s:snapshot", pl->m->name);
+    rdm_rc rc = land(pl, 1, 0, name, &sink, err);
+    if (!rc && snap_us) {
+        /* the snapshot's own time, for the audit log that follows it */
+        PGresult *r = PQexec(pl->conn, "SELECT (extract(epoch from now()) * 1000000)::int8");
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            *snap_us = atoll(PQgetvalue(r, 0, 0));
+        else
+            rc = pg_fail(pl, err, "reading the time");
+        PQclear(r);
+    }
+    if (!rc)
+        rc = stream(pl, pl->m->pg_query, 0, NULL, NULL, sink, &rows, err);
+    if (!rc)
+        rc = save_pos(pl->st, pl->m->name, "snapshot_at", (long long)time(NULL), err);
+    return finish(pl, sink, rc, stats, err);
+}
+
+static rdm_rc pull_incremental(pull *pl, pgsrc_stats *stats, rdm_err *err)
+{
+    long long since = get_pos(pl->st, pl->m->name, "until_us"), end = 0;
+    long long step = cfg_int(pl->cfg, CFG_TRANSFER_TIMEDELTA) * 1000000LL;
+    pl->what = "incremental";
+    rdm_rc rc = server_now(pl, &end, err);
+    if (since < 0)
+        since = today_us();
+    while (since < end && !rc) {
+        long long until = since + step < end ? since + step : end, rows = 0;
+        char a[40], b[40], name[160];
+        const char *params[2] = {a, b};
+        import_sink *sink = NULL;
+        iso_utc(since, a, sizeof a);
+        iso_utc(until, b, sizeof b);
+        snprintf(name, sizeof name, "postgres:%s:%s..%s", pl->m->name, a, b);
+        rc = land(pl, 0, 1, name, &sink, err);
+        if (!rc)
+            rc = stream(pl, pl->m->pg_query, 2, params, pl->m->pg_op_column, sink, &rows, err);
+        if (!rc)
+            rc = save_pos(pl->st, pl->m->name, "until_us", until, err);
+        rc = finish(pl, sink, rc, stats, err);
+        since = until;
+    }
+    return rc;
+}
+
+/* Adds the values of a JSON object (hstore_to_json) to vals by column. */
+static void json_values(const prof_model *m, const cJSON *obj, const char **vals, size_t *lens)
+{
+    for (const cJSON *v = obj ? obj->child : NULL; v; v = v->next)
+        for (int i = 0; i < m->ncols; i++)
+            if (strcmp(m->cols[i].name, v->string) == 0) {
+                vals[i] = cJSON_IsString(v) ? v->valuestring : NULL;
+                lens[i] = vals[i] ? strlen(vals[i]) : 0;
+            }
+}
+
+static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_err *err)
+{
+    const prof_model *m = pl->m;
+    long long pos = get_pos(pl->st, m->name, "log_time_us");
+    long long overlap = cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS);
+    char schema[128] = "public", table[128], p_pos[32], p_ov[32], name[160];
+    const char *dot = strchr(m->pg_table, '.');
+    const char *hdr[MAX_COLS];
+    import_sink *sink = NULL;
+    sqlite3_stmt *seen = NULL, *add = NULL;
+    long long newest = pos, applied = 0, line = 0;
+    rdm_rc rc;
+
+    pl->what = "audit log";
+    if (dot)
+        snprintf(schema, sizeof schema, "%.*s", (int)(dot - m->pg_table), m->pg_table);
+    snprintf(table, sizeof table, "%s", dot ? dot + 1 : m->pg_table);
+    if (pos < 0)
+        pos = snap_us > 0 ? snap_us : today_us();
+    snprintf(p_pos, sizeof p_pos, "%lld", pos);
+    snprintf(p_ov, sizeof p_ov, "%lld", overlap);
+    snprintf(name, sizeof name, "postgres:%s:audit_log", m->name);
+    const char *params[4] = {schema, table, p_pos, p_ov};
+    if ((rc = land(pl, 0, 1, name, &sink, err)))
+        return finish(pl, sink, rc, stats, err);
+    if (sqlite3_prepare_v2(store_db(pl->st),
+                           "SELECT 1 FROM pg_applied WHERE model = ? AND log_id = ?", -1, &seen,
+                           NULL) ||
+        sqlite3_prepare_v2(store_db(pl->st), "INSERT OR IGNORE INTO pg_applied VALUES (?, ?, ?)",
+                           -1, &add, NULL)) {
+        rc = store_fail(pl->st, err, "reading applied log entries");
+        goto out;
+    }
+    for (int i = 0; i < m->ncols; i++)
+        hdr[i] = m->cols[i].csv_header;
+    if ((rc = import_sink_header(sink, m->ncols, hdr, err)))
+        goto out;
+    /* the log is read by (time, id) from the position less the overlap:
+     * a transaction that began earlier but committed after the last read
+     * shows up there; entries applied before are skipped by id */
+    PGresult *r = PQexecParams(
+        pl->conn,
+        "DECLARE rdm_cur NO SCROLL CURSOR FOR SELECT l.id, (extract(epoch from l.time) * "
+        "1000000)::int8, l.operation, hstore_to_json(l.data)::text, "
+        "hstore_to_json(l.changes)::text FROM audit_log_auditlog l JOIN audit_log_table t ON "
+        "t.id = l.table_id WHERE t.schema = $1 AND t.name = $2 AND l.time >= "
+        "to_timestamp($3::float8 / 1000000) - make_interval(secs => $4::float8) ORDER BY "
+        "l.time, l.id",
+        4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pg_fail(pl, err, "reading the change log");
+        PQclear(r);
+        goto out;
+    }
+    PQclear(r);
+    for (int more = 1; more && !rc;) {
+        r = PQexec(pl->conn, "FETCH FORWARD 5000 FROM rdm_cur");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pg_fail(pl, err, "fetching the change log");
+            PQclear(r);
+            break;
+        }
+        int n = PQntuples(r);
+        more = n == FETCH_ROWS;
+        for (int t = 0; t < n && !rc; t++) {
+            long long id = atoll(PQgetvalue(r, t, 0)), us = atoll(PQgetvalue(r, t, 1));
+            int op = atoi(PQgetvalue(r, t, 2));
+            sqlite3_bind_text(seen, 1, m->name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(seen, 2, id);
+            int was = sqlite3_step(seen) == SQLITE_ROW;
+            sqlite3_reset(seen);
+            if (was)
+                continue;
+            const char *vals[MAX_COLS] = {0};
+            size_t lens[MAX_COLS] = {0};
+            cJSON *data = PQgetisnull(r, t, 3) ? NULL : cJSON_Parse(PQgetvalue(r, t, 3));
+            cJSON *chg = PQgetisnull(r, t, 4) ? NULL : cJSON_Parse(PQgetvalue(r, t, 4));
+            /* CREATE and DELETE: the row in data; UPDATE: the old row in data,
+             * the new values of what changed in changes */
+            json_values(m, data, vals, lens);
+            if (op == 2)
+                json_values(m, chg, vals, lens);
+            rc = import_sink_row(sink, ++line, op == 3 ? 3 : 0, m->ncols, vals, lens, err);
+            if (rc == RDM_ERR_PARSE) {
+                rdm_err why = *err;
+                rc = rdm_fail(err, RDM_ERR_PARSE, "model %s, audit log entry %lld: %s", m->name, id,
+                              why.msg);
+            }
+            cJSON_Delete(data);
+            cJSON_Delete(chg);
+            sqlite3_bind_text(add, 1, m->name, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(add, 2, id);
+            sqlite3_bind_int64(add, 3, us);
+            if (!rc && sqlite3_step(add) != SQLITE_DONE)
+                rc = store_fail(pl->st, err, "recording an applied log entry");
+            sqlite3_reset(add);
+            if (us > newest)
+                newest = us;
+            applied++;
+        }
+        PQclear(r);
+    }
+    if (!rc)
+        rc = pg_cmd(pl, "CLOSE rdm_cur", err);
+    if (!rc && newest > 0)
+        rc = save_pos(pl->st, m->name, "log_time_us", newest, err);
+    if (!rc) {
+        /* entries older than the overlap window can never be read again */
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "DELETE FROM pg_applied WHERE model = '%s' AND log_time_us < %lld", m->name,
+                 newest - 2 * overlap * 1000000LL);
+        rc = store_exec(pl->st, sql, err);
+    }
+out:
+    sqlite3_finalize(seen);
+    sqlite3_finalize(add);
+    (void)applied;
+    return finish(pl, sink, rc, stats, err);
+}
+
+/* After a full snapshot taken at snap_us, the log entries that the
+ * snapshot already holds (visible to it, within the overlap window) are
+ * marked applied, so that an older change is never replayed over it. */
+static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
+{
+    const prof_model *m = pl->m;
+    char schema[128] = "public", table[128], p_pos[32], p_ov[32];
+    const char *dot = strchr(m->pg_table, '.');
+    sqlite3_stmt *add = NULL;
+    rdm_rc rc = RDM_OK;
+    if (dot)
+        snprintf(schema, sizeof schema, "%.*s", (int)(dot - m->pg_table), m->pg_table);
+    snprintf(table, sizeof table, "%s", dot ? dot + 1 : m->pg_table);
+    snprintf(p_pos, sizeof p_pos, "%lld", snap_us);
+    snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
+    const char *params[4] = {schema, table, p_pos, p_ov};
+    PGresult *r = PQexecParams(
+        pl->conn,
+        "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8 FROM audit_log_auditlog l "
+        "JOIN audit_log_table t ON t.id = l.table_id WHERE t.schema = $1 AND t.name = $2 AND "
+        "l.time >= to_timestamp($3::float8 / 1000000) - make_interval(secs => $4::float8)",
+        4, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = pg_fail(pl, err, "reading the change log");
+        PQclear(r);
+        return rc;
+    }
+    if ((rc = store_begin(pl->st, err)))
+        goto done;
+    if (sqlite3_prepare_v2(store_db(pl->st), "INSERT OR IGNORE INTO pg_applied VALUES (?, ?, ?)",
+                           -1, &add, NULL)) {
+        rc = store_fail(pl->st, err, "marking log entries");
+        goto done;
+    }
+    for (int t = 0; t < PQntuples(r) && !rc; t++) {
+        sqlite3_bind_text(add, 1, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(add, 2, atoll(PQgetvalue(r, t, 0)));
+        sqlite3_bind_int64(add, 3, atoll(PQgetvalue(r, t, 1)));
+        if (sqlite3_step(add) != SQLITE_DONE)
+            rc = store_fail(pl->st, err, "marking log entries");
+        sqlite3_reset(add);
+    }
+    if (!rc)
+        rc = save_pos(pl->st, m->name, "log_time_us", snap_us, err);
+    if (!rc)
+        rc = store_commit(pl->st, err);
+done:
+    if (rc)
+        store_rollback(pl->st);
+    sqlite3_finalize(add);
+    PQclear(r);
+    return rc;
+}
+
+rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stats *stats,
+                  const char **failed_model, rdm_err *err)
+{
+    pull pl = {0};
+    rdm_rc rc = RDM_OK;
+    *failed_model = NULL;
+    memset(stats, 0, sizeof *stats);
+    pl.conn = PQconnectdb(cfg_str(cfg, CFG_DSN));
+    if (PQstatus(pl.conn) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(pl.conn);
+        size_t n = strlen(msg);
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            n--;
+        rc = rdm_fail(err, RDM_ERR_IO,
+                      "PostgreSQL: cannot connect with [source] DSN: %.*s; check the server "
+                      "and the DSN (or the PG* variables); the next collect tries again",
+                      (int)n, msg);
+        PQfinish(pl.conn);
+        return rc;
+    }
+    PQsetClientEncoding(pl.conn, "UTF8");
+    pl.st = st;
+    pl.p = p;
+    pl.cfg = cfg;
+    for (int i = 0; i < p->nmodels && !rc; i++) {
+        const prof_model *m = &p->models[i];
+        pl.m = m;
+        if (m->pg_mode == PROF_PG_SNAPSHOT) {
+            rc = pull_snapshot(&pl, stats, NULL, err);
+        } else if (m->pg_mode == PROF_PG_INCREMENTAL) {
+            rc = pull_incremental(&pl, stats, err);
+        } else if (m->pg_mode == PROF_PG_AUDIT_LOG) {
+            long long last = get_pos(st, m->name, "snapshot_at"), snap_us = 0;
+            long long days = cfg_int(cfg, CFG_FULL_SNAPSHOT_DAYS);
+            if (m->pg_query && days > 0 && (last < 0 || time(NULL) - last >= days * 86400)) {
+                rc = pull_snapshot(&pl, stats, &snap_us, err);
+                if (!rc)
+                    rc = mark_covered(&pl, snap_us, err);
+            }
+            if (!rc)
+                rc = pull_audit(&pl, stats, snap_us, err);
+        }
+        if (rc)
+            *failed_model = m->name;
+    }
+    PQfinish(pl.conn);
+    return rc;
+}
+
+#endif

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# test_pg_collect.sh AGENT SOURCE_DIR - collect from a real PostgreSQL 15
+# (a throwaway cluster on 127.0.0.1): snapshot, incremental with bound
+# :since/:until, and the product's audit log (two rows of one transaction, a
+# late commit caught by the overlap window, nothing applied twice), a lost
+# connection that fails the stage and is retried. Prints "N passed, N failed".
+set -u
+AGENT=$1 SRC=$2
+T=$(mktemp -d /tmp/rdm-pgc-XXXXXX)
+chmod 755 "$T"
+PG="$T/pg"
+cleanup() { bash "$SRC/tests/pg/pg.sh" stop "$PG" >/dev/null 2>&1; rm -rf "$T"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+eq() { [ "$2" = "$3" ] && ok || bad "$1: got '$2', wanted '$3'"; }
+
+bash "$SRC/tests/pg/pg.sh" start "$PG" >/dev/null || { echo "pg_collect: 0 passed, 1 failed"; exit 1; }
+. "$PG/env"
+psql -qX -v ON_ERROR_STOP=1 -f "$SRC/tests/pg/audit_log.sql" >/dev/null || bad "audit_log.sql"
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "schema"
+CREATE SCHEMA school;
+CREATE TABLE school.pupil(id serial PRIMARY KEY, name text, born date, active boolean);
+SELECT audit_log_enable('school', 'pupil');
+CREATE TABLE school.pupil_event(pupil_id int, name text, op int, at timestamptz DEFAULT now());
+INSERT INTO school.pupil(name, born, active) VALUES ('Анна', '2010-05-01', true),
+  ('Борис', '2011-03-02', false), ('Вера', NULL, NULL);
+INSERT INTO school.pupil_event(pupil_id, name, op) VALUES (1, 'Анна', 1), (2, 'Борис', 1);
+SQL
+
+conf() {
+    printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = P\nCOLLECT_CHUNK_SIZE = 2\n[agent]\nPROFILE = %s\nLOG_LEVEL = warning\n[source]\nTYPE = postgres\nDSN = %s\n' \
+        "$SRC/tests/data/profiles/pg.json" "$RDM_TEST_DSN" >"$T/rdm-agent.ini"
+}
+conf
+A() { "$AGENT" --config "$T/rdm-agent.ini" "$@"; }
+DB="$T/data/rdm-agent.db"
+staged() { # model -> "id:op:name" lines
+    sqlite3 "$DB" "SELECT id || ':' || \"rdm:op\" || ':' || coalesce(name, '') FROM \"rdm:stg:$1\" ORDER BY id" | tr '\n' ' '
+}
+
+A init >/dev/null || bad "init"
+A collect >"$T/out" 2>&1 || { bad "first collect"; cat "$T/out"; }
+eq "snapshot after the first collect" "$(staged pupil_snap)" "1:1:Анна 2:1:Борис 3:1:Вера "
+eq "audit model after its snapshot" "$(staged pupil_log)" "1:1:Анна 2:1:Борис 3:1:Вера "
+eq "incremental" "$(staged pupil_inc)" "1:1:Анна 2:1:Борис "
+eq "types from PostgreSQL" "$(sqlite3 "$DB" "SELECT born || '/' || active FROM \"rdm:stg:pupil_snap\" WHERE id = 1")" "2010-05-01/1"
+
+# changes: an update, a delete, an insert, two rows in one transaction
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "changes"
+UPDATE school.pupil SET name = 'Анна-Мария' WHERE id = 1;
+DELETE FROM school.pupil WHERE id = 2;
+INSERT INTO school.pupil(name) VALUES ('Глеб');
+BEGIN; INSERT INTO school.pupil(name) VALUES ('Дина'); INSERT INTO school.pupil(name) VALUES ('Егор'); COMMIT;
+INSERT INTO school.pupil_event(pupil_id, name, op) VALUES (1, 'Анна-Мария', 2), (2, NULL, 3), (4, 'Глеб', 1);
+SQL
+A collect >"$T/out" 2>&1 || { bad "second collect"; cat "$T/out"; }
+want="1:2:Анна-Мария 2:3:Борис 3:1:Вера 4:1:Глеб 5:1:Дина 6:1:Егор "
+eq "snapshot sees the changes" "$(staged pupil_snap)" "$want"
+eq "audit log sees the same" "$(staged pupil_log)" "$want"
+eq "incremental: update, delete, create" "$(staged pupil_inc)" "1:2:Анна-Мария 2:3:Борис 4:1:Глеб "
+n=$(sqlite3 "$DB" "SELECT count(*) FROM pg_applied WHERE model = 'pupil_log'")
+[ "$n" -ge 6 ] && ok || bad "applied log ids recorded: $n"
+
+# a late commit: A starts (earlier time), B commits, collect, then A commits
+psql -qX -v ON_ERROR_STOP=1 -c "BEGIN; INSERT INTO school.pupil(id, name) VALUES (100, 'Поздний'); SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+late=$!
+sleep 1
+psql -qX -v ON_ERROR_STOP=1 -c "INSERT INTO school.pupil(id, name) VALUES (101, 'Ранний')" >/dev/null || bad "insert B"
+A collect >"$T/out" 2>&1 || bad "collect during the late transaction"
+eq "only the committed row is seen" "$(sqlite3 "$DB" "SELECT group_concat(id) FROM \"rdm:stg:pupil_log\" WHERE id >= 100")" "101"
+wait $late || bad "late transaction"
+A collect >"$T/out" 2>&1 || bad "collect after the late commit"
+eq "the late commit arrives through the overlap" "$(sqlite3 "$DB" "SELECT group_concat(id) FROM (SELECT id FROM \"rdm:stg:pupil_log\" WHERE id >= 100 ORDER BY id)")" "100,101"
+# nothing applied twice: a rerun changes nothing in the audit model
+before=$(sqlite3 "$DB" "SELECT max(\"rdm:chg\") FROM \"rdm:stg:pupil_log\"")
+A collect >"$T/out" 2>&1 || bad "rerun"
+after=$(sqlite3 "$DB" "SELECT max(\"rdm:chg\") FROM \"rdm:stg:pupil_log\"")
+eq "log entries are not applied twice" "$after" "$before"
+
+# the connection is lost: the stage fails with the server's words, the next run catches up
+bash "$SRC/tests/pg/pg.sh" stop "$PG" >/dev/null
+failed_before=$(sqlite3 "$DB" "SELECT count(*) FROM collect_stage WHERE status = 'FAILED'")
+A collect >"$T/out" 2>&1 && bad "collect without a server succeeded"
+grep -q "PostgreSQL: cannot connect" "$T/out" && ok || { bad "no clear message"; cat "$T/out"; }
+grep -q "password" "$T/out" && bad "the message shows a password field" || ok
+eq "the stage is FAILED" "$(sqlite3 "$DB" "SELECT count(*) FROM collect_stage WHERE status = 'FAILED'")" "$((failed_before + 1))"
+bash "$SRC/tests/pg/pg.sh" start "$PG" >/dev/null || bad "restart"
+. "$PG/env"; conf
+psql -qX -c "UPDATE school.pupil SET active = true WHERE id = 3" >/dev/null
+A collect >"$T/out" 2>&1 || { bad "collect after the outage"; cat "$T/out"; }
+eq "caught up after the outage" "$(sqlite3 "$DB" "SELECT \"rdm:op\" || '/' || active FROM \"rdm:stg:pupil_log\" WHERE id = 3")" "2/1"
+eq "snapshot agrees" "$(sqlite3 "$DB" "SELECT \"rdm:op\" || '/' || active FROM \"rdm:stg:pupil_snap\" WHERE id = 3")" "2/1"
+
+echo "pg_collect: $pass passed, $fail failed"
+[ "$fail" = 0 ]
