@@ -35,7 +35,7 @@ static const command commands[] = {
      "                 errors go to stderr; exit 2 on any error.\n"
      "config defaults  print an INI file documenting every key with its default.",
      cmd_config},
-    {"import", "PATH... [--skip-bad-rows] [--partial]",
+    {"import", "PATH... [--skip-bad-rows] [--partial] | --inbox",
      "land CSV dumps or a USB bundle in the store",
      "Each PATH is a dump file (named as a model's csv file in the profile, e.g.\n"
      "address.csv) or a bundle folder (files as copied from a stick, with an optional\n"
@@ -47,6 +47,9 @@ static const command commands[] = {
      "imported before is recognised by its SHA-256 and skipped. A dump is a full\n"
      "snapshot (keys it lacks are deleted) unless --partial, the manifest's\n"
      "\"partial\": true or the profile's csv.partial says it holds changes only.\n"
+     "--inbox imports what waits in [source] DUMP_DIR once: bundles with a manifest,\n"
+     "and files still for INBOX_SETTLE_SECONDS; each goes to DUMP_DIR/done/, or to\n"
+     "DUMP_DIR/rejected/ beside NAME.reason.txt.\n"
      "Run `rdm-agent collect` to turn what was landed into staged changes.",
      cmd_import},
     {"collect", "", "turn landed dumps into staged changes (CREATE, UPDATE, DELETE)",

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "collect.h"
 #include "import.h"
+#include "inbox.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +15,7 @@ rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err)
     import_stats s = {0};
     profile p = {0};
     store *st = NULL;
-    int npaths = 0, failed = 0;
+    int npaths = 0, failed = 0, inbox = 0;
     rdm_rc rc, first = RDM_OK;
 
     for (int i = 1; i < ctx->argc; i++) {
@@ -22,17 +23,29 @@ rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err)
             o.skip_bad_rows = 1;
         else if (strcmp(ctx->argv[i], "--partial") == 0)
             o.partial = 1;
+        else if (strcmp(ctx->argv[i], "--inbox") == 0)
+            inbox = 1;
         else if (ctx->argv[i][0] == '-' && ctx->argv[i][1])
             return rdm_fail(err, RDM_ERR_USAGE, "import: unknown option %s", ctx->argv[i]);
         else
             npaths++;
     }
-    if (!npaths)
+    if (!npaths == !inbox)
         return rdm_fail(err, RDM_ERR_USAGE,
-                        "usage: rdm-agent import PATH... [--skip-bad-rows] [--partial]");
+                        "usage: rdm-agent import PATH... [--skip-bad-rows] [--partial] | "
+                        "import --inbox");
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
         (rc = cli_open_store(ctx, &st, NULL, err)))
         goto out;
+    if (inbox) {
+        inbox_stats ib;
+        rc = inbox_run(st, &p, &ctx->cfg, &ib, &s, err);
+        printf("inbox %s: %d imported, %d refused (moved to rejected/), %d not complete yet, %d "
+               "kept for the next run; %lld row(s) landed\n",
+               cfg_str(&ctx->cfg, CFG_DUMP_DIR), ib.imported, ib.rejected, ib.waiting, ib.kept,
+               s.rows);
+        goto out;
+    }
     for (int i = 1; i < ctx->argc; i++) {
         const char *a = ctx->argv[i];
         if (a[0] == '-' && a[1])

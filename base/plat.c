@@ -288,3 +288,26 @@ rdm_rc plat_listdir(const char *dir, rdm_rc (*fn)(void *ud, const char *name, rd
 #endif
     return rc;
 }
+
+long long plat_mtime(const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    return (long long)st.st_mtime;
+}
+
+rdm_rc plat_rename(const char *from, const char *to, rdm_err *err)
+{
+    if (plat_exists(to))
+        return rdm_fail(err, RDM_ERR_IO, "cannot move %s to %s: the target exists", from, to);
+#ifdef _WIN32
+    if (!MoveFileExA(from, to, MOVEFILE_WRITE_THROUGH))
+        return rdm_fail(err, RDM_ERR_IO, "cannot move %s to %s (error %lu)", from, to,
+                        (unsigned long)GetLastError());
+#else
+    if (rename(from, to) != 0)
+        return rdm_fail(err, RDM_ERR_IO, "cannot move %s to %s: %s", from, to, strerror(errno));
+#endif
+    return RDM_OK;
+}

@@ -76,6 +76,13 @@ typedef enum plat_kind_t { PLAT_NONE, PLAT_FILE, PLAT_DIR, PLAT_LINK, PLAT_OTHER
  * reparse point counts as a link). *size gets a regular file's size. */
 plat_kind_t plat_kind(const char *path, long long *size);
 
+/* Modification time (seconds since the epoch) of path, or -1. */
+long long plat_mtime(const char *path);
+
+/* Renames a file or folder within one file system; the target must not
+ * exist. Errors name both paths. */
+rdm_rc plat_rename(const char *from, const char *to, rdm_err *err);
+
 /* Calls fn for each entry of dir except "." and "..", in no particular
  * order; stops at the first non-zero return and returns it. */
 rdm_rc plat_listdir(const char *dir, rdm_rc (*fn)(void *ud, const char *name, rdm_err *err),

@@ -93,16 +93,21 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
         return RDM_OK;
     }
     buf_init(&b, SQL_MAX);
+    /* rows in arrival order (a rowid table: wide rows are appended, not
+     * inserted at random places of a key-ordered tree); the keys in a
+     * narrow unique index that stays in the page cache */
     rc = sqlf(&b,
-              "CREATE TABLE \"%s\"(\"rdm:k\" TEXT PRIMARY KEY, \"rdm:h\" INTEGER NOT NULL, "
+              "CREATE TABLE \"%s\"(\"rdm:k\" TEXT NOT NULL, \"rdm:h\" INTEGER NOT NULL, "
               "\"rdm:op\" INTEGER NOT NULL, \"rdm:chg\" INTEGER NOT NULL, \"rdm:substage\" "
               "INTEGER, \"rdm:created\" INTEGER NOT NULL, \"rdm:modified\" INTEGER NOT NULL",
               name);
     for (int i = 0; i < m->ncols && !rc; i++)
         rc = sqlf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
     if (!rc)
-        rc = sqlf(&b, ") WITHOUT ROWID; CREATE INDEX \"%s:chg\" ON \"%s\"(\"rdm:chg\");", name,
-                  name);
+        rc = sqlf(&b,
+                  "); CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\"); CREATE INDEX "
+                  "\"%s:chg\" ON \"%s\"(\"rdm:chg\");",
+                  name, name, name, name);
     if (!rc)
         rc = store_exec(st, b.p, err);
     else
@@ -159,14 +164,16 @@ rdm_rc stg_source_create(store *st, const stg_model *m, const char *kind, const 
     sqlite3_finalize(s);
     *id = sqlite3_last_insert_rowid(store_db(st));
     buf_init(&b, SQL_MAX);
+    /* landed rows in file order, keys unique through a narrow index */
     rc = sqlf(&b,
-              "CREATE TABLE \"rdm:land:%lld\"(\"rdm:k\" TEXT PRIMARY KEY, \"rdm:line\" INTEGER, "
+              "CREATE TABLE \"rdm:land:%lld\"(\"rdm:k\" TEXT NOT NULL, \"rdm:line\" INTEGER, "
               "\"rdm:op\" INTEGER, \"rdm:h\" INTEGER NOT NULL",
               *id);
     for (int i = 0; i < m->ncols && !rc; i++)
         rc = sqlf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
     if (!rc)
-        rc = buf_adds(&b, ") WITHOUT ROWID");
+        rc = sqlf(&b, "); CREATE UNIQUE INDEX \"rdm:land:%lld:k\" ON \"rdm:land:%lld\"(\"rdm:k\")",
+                  *id, *id);
     rc = rc ? oom(err) : store_exec(st, b.p, err);
     buf_free(&b);
     return rc;
@@ -241,7 +248,7 @@ rdm_rc stg_land(stg_lander *l, const char *key, long line, int op, int64_t hash,
     sqlite3_reset(s);
     if (r == SQLITE_DONE)
         return RDM_OK;
-    if ((sqlite3_extended_errcode(store_db(l->st)) == SQLITE_CONSTRAINT_PRIMARYKEY)) {
+    if (sqlite3_extended_errcode(store_db(l->st)) == SQLITE_CONSTRAINT_UNIQUE) {
         *first_line = 0;
         sqlite3_bind_text(l->line_of, 1, key, -1, SQLITE_STATIC);
         if (sqlite3_step(l->line_of) == SQLITE_ROW)
@@ -380,7 +387,9 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
     if (rc && rc != RDM_ERR_NOMEM)
         rc = oom(err);
     /* ?1 lo, ?2 hi (keys), ?3 chg, ?4 substage, ?5 now */
-    const char *range = "l.\"rdm:k\" > ?1 AND l.\"rdm:k\" <= ?2";
+    /* upsert chunks are ranges of landed rowids (file order: sequential
+     * reads); ?1 lo, ?2 hi, ?3 chg, ?4 substage, ?5 now */
+    const char *range = "l.rowid > ?1 AND l.rowid <= ?2";
 #define PREP(idx, ...)                                                                             \
     do {                                                                                           \
         if (rc)                                                                                    \
@@ -393,9 +402,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
     } while (0)
     PREP(Q_POS, "SELECT phase, coalesce(last_k, ''), snapshot FROM import_source WHERE id = %lld",
          src);
-    PREP(Q_HI, "SELECT \"rdm:k\" FROM %s WHERE \"rdm:k\" > ?1 ORDER BY \"rdm:k\" LIMIT 1 OFFSET ?2",
-         land);
-    PREP(Q_MAXK, "SELECT max(\"rdm:k\") FROM %s", land);
+    PREP(Q_MAXK, "SELECT coalesce(max(rowid), 0) FROM %s", land);
     PREP(Q_COUNT, "SELECT count(*) FROM %s l WHERE %s", land, range);
     if (!rc) {
         buf_reset(&b);
@@ -509,9 +516,28 @@ static rdm_rc one(stg_collector *c, sqlite3_stmt *s, char **out, long long *num,
     return RDM_OK;
 }
 
-/* Binds lo, hi, chg, substage, now and runs a change statement. */
-static rdm_rc change(stg_collector *c, int q, const char *lo, const char *hi, long long chg,
+/* Binds the range (rowids of the land table), chg, substage, now and runs
+ * a change statement. */
+static rdm_rc change(stg_collector *c, int q, long long lo, long long hi, long long chg,
                      long long sub, long long now, long *count, rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[q];
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    sqlite3_bind_int64(s, 3, chg);
+    sqlite3_bind_int64(s, 4, sub);
+    sqlite3_bind_int64(s, 5, now);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return store_fail(c->st, err, "applying landed rows to the staged model");
+    *count += sqlite3_changes(store_db(c->st));
+    return RDM_OK;
+}
+
+/* The same for the delete phase, whose range is of staged keys. */
+static rdm_rc change_k(stg_collector *c, int q, const char *lo, const char *hi, long long chg,
+                       long long sub, long long now, long *count, rdm_err *err)
 {
     sqlite3_stmt *s = c->q[q];
     sqlite3_bind_text(s, 1, lo, -1, SQLITE_STATIC);
@@ -522,7 +548,7 @@ static rdm_rc change(stg_collector *c, int q, const char *lo, const char *hi, lo
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     if (r != SQLITE_DONE)
-        return store_fail(c->st, err, "applying landed rows to the staged model");
+        return store_fail(c->st, err, "marking deletions in the staged model");
     *count += sqlite3_changes(store_db(c->st));
     return RDM_OK;
 }
@@ -559,31 +585,34 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
     sqlite3_reset(p);
     if (!lo)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    if (phase == PH_LANDED)
+    if (phase == PH_LANDED) {
         phase = PH_UPSERT;
+        lo[0] = '\0'; /* rowid 0: from the start */
+    }
 
     if (phase == PH_UPSERT) {
-        sqlite3_bind_text(c->q[Q_HI], 1, lo, -1, SQLITE_STATIC);
-        sqlite3_bind_int(c->q[Q_HI], 2, limit - 1);
-        if ((rc = one(c, c->q[Q_HI], &hi, NULL, err)))
+        long long from = atoll(lo), max = 0, to;
+        char a[32], z[32];
+        if ((rc = one(c, c->q[Q_MAXK], NULL, &max, err)))
             goto out;
-        int last = hi == NULL;
-        if (last && (rc = one(c, c->q[Q_MAXK], &hi, NULL, err)))
-            goto out;
-        if (hi) {
-            sqlite3_bind_text(c->q[Q_COUNT], 1, lo, -1, SQLITE_STATIC);
-            sqlite3_bind_text(c->q[Q_COUNT], 2, hi, -1, SQLITE_STATIC);
+        to = from + limit < max ? from + limit : max;
+        int last = to >= max;
+        snprintf(a, sizeof a, "%lld", from);
+        snprintf(z, sizeof z, "%lld", to);
+        if (to > from) {
+            sqlite3_bind_int64(c->q[Q_COUNT], 1, from);
+            sqlite3_bind_int64(c->q[Q_COUNT], 2, to);
             if ((rc = one(c, c->q[Q_COUNT], NULL, &n, err)))
                 goto out;
             out->rows = (long)n;
-            if ((rc = change(c, Q_RESURRECT, lo, hi, chg, substage, now, &out->created, err)) ||
-                (rc = change(c, Q_UPDATE, lo, hi, chg, substage, now, &out->updated, err)) ||
-                (rc = change(c, Q_INSERT, lo, hi, chg, substage, now, &out->created, err)) ||
-                (rc = change(c, Q_LDELETE, lo, hi, chg, substage, now, &out->deleted, err)))
+            if ((rc = change(c, Q_RESURRECT, from, to, chg, substage, now, &out->created, err)) ||
+                (rc = change(c, Q_UPDATE, from, to, chg, substage, now, &out->updated, err)) ||
+                (rc = change(c, Q_INSERT, from, to, chg, substage, now, &out->created, err)) ||
+                (rc = change(c, Q_LDELETE, from, to, chg, substage, now, &out->deleted, err)))
                 goto out;
         }
         if (!last) {
-            rc = set_pos(c, PH_UPSERT, hi, err);
+            rc = set_pos(c, PH_UPSERT, z, err);
             goto out;
         }
         /* all rows applied. A full snapshot deletes the keys it lacks; when
@@ -606,7 +635,7 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
         int last = hi == NULL;
         if (last && (rc = one(c, c->q[Q_DMAX], &hi, NULL, err)))
             goto out;
-        if (hi && (rc = change(c, Q_DELETE, lo, hi, chg, substage, now, &out->deleted, err)))
+        if (hi && (rc = change_k(c, Q_DELETE, lo, hi, chg, substage, now, &out->deleted, err)))
             goto out;
         out->rows = out->deleted;
         if (!last) {

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# test_inbox.sh AGENT SOURCE_DIR - the [source] DUMP_DIR inbox: complete
+# bundles imported and moved to done/, bad ones to rejected/ with the
+# reason, files still being written left for later. "N passed, N failed".
+set -u
+AGENT=$1 SRC=$2
+T=$(mktemp -d /tmp/rdm-inbox-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+have() { [ -e "$1" ] && ok || bad "missing: $1"; }
+gone() { [ ! -e "$1" ] && ok || bad "still there: $1"; }
+
+I="$T/inbox"
+mkdir -p "$I"
+printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = I\n[agent]\nPROFILE = %s\nLOG_LEVEL = warning\n[source]\nDUMP_DIR = inbox\nINBOX_SETTLE_SECONDS = 60\n' \
+    "$SRC/tests/data/profiles/dump.json" >"$T/rdm-agent.ini"
+A() { "$AGENT" --config "$T/rdm-agent.ini" "$@"; }
+A init >/dev/null || bad init
+
+# a complete bundle (manifest), an old loose file, a bad bundle, a fresh file
+mkdir -p "$I/stick1" "$I/broken"
+printf 'id;name;born;active;score;seen;Примечание\n1;A;;;;;\n2;B;;;;;\n' >"$I/stick1/person.csv"
+sha=$(sha256sum "$I/stick1/person.csv" | cut -d' ' -f1)
+printf '{"files": [{"name": "person.csv", "sha256": "%s"}]}' "$sha" >"$I/stick1/manifest.json"
+printf 'a;b;v\nx;1;v\n' >"$I/pair.csv"
+touch -d '-2 minutes' "$I/pair.csv"
+printf 'id;name;born;active;score;seen;Примечание\n1;A;not a date;;;;\n' >"$I/broken/person.csv"
+touch -d '-2 minutes' "$I/broken/person.csv" "$I/broken"
+mkdir -p "$I/fresh" && printf 'a;b;v\ny;2;w\n' >"$I/fresh/pair.csv"
+
+A import --inbox >"$T/out" 2>"$T/err" || { bad "import --inbox"; cat "$T/out" "$T/err"; }
+grep -q "2 imported, 1 refused (moved to rejected/), 1 not complete yet" "$T/out" && ok || { bad "summary"; cat "$T/out"; }
+have "$I/done/stick1/person.csv"; have "$I/done/pair.csv"; gone "$I/stick1"; gone "$I/pair.csv"
+have "$I/rejected/broken/person.csv"; have "$I/rejected/broken.reason.txt"
+grep -q "person.csv:2: column born: 'not a date' is not a date" "$I/rejected/broken.reason.txt" && ok || bad "reason file"
+have "$I/fresh/pair.csv"
+n=$(sqlite3 "$T/data/rdm-agent.db" "SELECT count(*) FROM import_source")
+[ "$n" = 2 ] && ok || bad "landed sources: $n"
+
+# the fresh one settles; the same bundle dropped again is known and also goes to done/
+touch -d '-2 minutes' "$I/fresh/pair.csv" "$I/fresh"
+mkdir -p "$I/stick1" && cp "$I/done/stick1/"* "$I/stick1/"
+A import --inbox >"$T/out" 2>"$T/err" || { bad "second run"; cat "$T/out" "$T/err"; }
+have "$I/done/fresh/pair.csv"; have "$I/done/stick1.1/person.csv"
+n=$(sqlite3 "$T/data/rdm-agent.db" "SELECT count(*) FROM import_source")
+[ "$n" = 3 ] && ok || bad "landed sources after the second run: $n"
+out=$(A collect) && ok || bad collect
+case $out in *"4 created"*) ok ;; *) bad "collect: $out" ;; esac
+
+echo "inbox: $pass passed, $fail failed"
+[ "$fail" = 0 ]
