@@ -1,6 +1,7 @@
 /* config.c - see config.h. */
 #include "config.h"
 #include "../base/plat.h"
+#include "../base/text.h"
 #include "cron.h"
 #include "ini.h"
 
@@ -40,23 +41,6 @@ static const struct {
     {CFG_DELIMITER, "comma", ","},
     {CFG_LOG_LEVEL, "warn", "warning"},
 };
-
-static int ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-            return 0;
-    return *a == *b;
-}
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 const char *cfg_section(cfg_id id)
 {
@@ -122,9 +106,9 @@ static int parse_bool(const char *s)
     static const char *const yes[] = {"1", "yes", "true", "on"};
     static const char *const no[] = {"0", "no", "false", "off"};
     for (int i = 0; i < 4; i++) {
-        if (ieq(s, yes[i]))
+        if (text_ieq(s, yes[i]))
             return 1;
-        if (ieq(s, no[i]))
+        if (text_ieq(s, no[i]))
             return 0;
     }
     return -1;
@@ -196,7 +180,7 @@ static rdm_rc parse_value(cfg_id id, const char *raw, const char *base_dir, cfg_
         size_t nalias = sizeof enum_aliases / sizeof enum_aliases[0];
         text = NULL;
         for (size_t i = 0; i < nalias && !text; i++)
-            if (enum_aliases[i].id == id && ieq(raw, enum_aliases[i].alias))
+            if (enum_aliases[i].id == id && text_ieq(raw, enum_aliases[i].alias))
                 text = enum_aliases[i].canon;
         while (!text && list < end) {
             const char *bar = memchr(list, '|', (size_t)(end - list));
@@ -204,7 +188,7 @@ static rdm_rc parse_value(cfg_id id, const char *raw, const char *base_dir, cfg_
             if (len < sizeof buf && strlen(raw) == len) {
                 memcpy(buf, list, len);
                 buf[len] = '\0';
-                if (ieq(buf, raw))
+                if (text_ieq(buf, raw))
                     text = buf;
             }
             list += len + 1;
@@ -270,7 +254,7 @@ static rdm_rc parse_value(cfg_id id, const char *raw, const char *base_dir, cfg_
         break;
     }
     }
-    char *copy = xstrdup(text);
+    char *copy = text_dup(text);
     if (!copy)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     free(val->text);
@@ -328,10 +312,10 @@ static const char *canonical_section(const char *name)
 static int find_key(const char *section, const char *key)
 {
     for (int i = 0; i < CFG_COUNT; i++)
-        if (strcmp(defs[i].section, section) == 0 && ieq(defs[i].key, key))
+        if (strcmp(defs[i].section, section) == 0 && text_ieq(defs[i].key, key))
             return i;
     /* the product's settings.py reads STAGE_TIMEOUT under the name TIMEDELTA */
-    if (strcmp(section, "rdm_check_suspend_task") == 0 && ieq(key, "TIMEDELTA"))
+    if (strcmp(section, "rdm_check_suspend_task") == 0 && text_ieq(key, "TIMEDELTA"))
         return CFG_SUSPEND_STAGE_TIMEOUT;
     return -1;
 }
@@ -491,10 +475,10 @@ static rdm_rc load(rdm_config *cfg, const char *name, const char *text, size_t l
     ls.diag = diag;
     ls.ud = ud;
     if (name && plat_dirname(name, dir, sizeof dir) == 0)
-        cfg->base_dir = xstrdup(dir);
+        cfg->base_dir = text_dup(dir);
     else
-        cfg->base_dir = xstrdup(".");
-    if (name && !(cfg->path = xstrdup(name)))
+        cfg->base_dir = text_dup(".");
+    if (name && !(cfg->path = text_dup(name)))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     if (!cfg->base_dir)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");

@@ -1,5 +1,6 @@
 /* efft.c - see efft.h. */
 #include "efft.h"
+#include "../base/text.h"
 #include "streebog.h"
 
 #include <stdio.h>
@@ -70,16 +71,6 @@ int efft_is_control(unsigned long c)
 
 /* ---- value syntax ---- */
 
-static int digits(const char *s, size_t n)
-{
-    if (!n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 static int num2(const char *s)
 {
     return (s[0] - '0') * 10 + (s[1] - '0');
@@ -91,7 +82,7 @@ int efft_is_int(const char *s, size_t n)
 {
     if (n && s[0] == '-')
         s++, n--;
-    return digits(s, n) && (n == 1 || s[0] != '0');
+    return text_digits(s, n) && (n == 1 || s[0] != '0');
 }
 
 int efft_is_decimal(const char *s, size_t n)
@@ -103,7 +94,7 @@ int efft_is_decimal(const char *s, size_t n)
         size_t xn = n - (size_t)(x - s);
         if (xn && (*x == '-' || *x == '+'))
             x++, xn--;
-        if (!digits(x, xn))
+        if (!text_digits(x, xn))
             return 0;
         n = (size_t)(e - s);
     }
@@ -118,15 +109,15 @@ static int plain_decimal(const char *s, size_t n)
         s++, n--;
     dot = memchr(s, '.', n);
     if (!dot)
-        return digits(s, n);
-    return digits(s, (size_t)(dot - s)) && digits(dot + 1, n - (size_t)(dot - s) - 1);
+        return text_digits(s, n);
+    return text_digits(s, (size_t)(dot - s)) && text_digits(dot + 1, n - (size_t)(dot - s) - 1);
 }
 
 int efft_is_date(const char *s, size_t n)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (n != 10 || s[4] != '-' || s[7] != '-' || !digits(s, 4) || !digits(s + 5, 2) ||
-        !digits(s + 8, 2))
+    if (n != 10 || s[4] != '-' || s[7] != '-' || !text_digits(s, 4) || !text_digits(s + 5, 2) ||
+        !text_digits(s + 8, 2))
         return 0;
     int y = num2(s) * 100 + num2(s + 2), m = num2(s + 5), d = num2(s + 8);
     if (y < 1 || m < 1 || m > 12 || d < 1)
@@ -137,8 +128,8 @@ int efft_is_date(const char *s, size_t n)
 
 static int is_time(const char *s, size_t n)
 {
-    return n == 8 && s[2] == ':' && s[5] == ':' && digits(s, 2) && digits(s + 3, 2) &&
-           digits(s + 6, 2) && num2(s) < 24 && num2(s + 3) < 60 && num2(s + 6) < 60;
+    return n == 8 && s[2] == ':' && s[5] == ':' && text_digits(s, 2) && text_digits(s + 3, 2) &&
+           text_digits(s + 6, 2) && num2(s) < 24 && num2(s + 3) < 60 && num2(s + 6) < 60;
 }
 
 int efft_is_datetime(const char *s, size_t n)
@@ -147,21 +138,6 @@ int efft_is_datetime(const char *s, size_t n)
 }
 
 /* ---- conversion of one value ---- */
-
-static int ieq_n(const char *s, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (n != l)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != lit[i])
-            return 0;
-    }
-    return 1;
-}
 
 /* Accepts a date-time as SQLite, PostgreSQL or a CSV dump write it:
  * "YYYY-MM-DD", "YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|+HH[:MM]|-HH[:MM]]".
@@ -181,12 +157,12 @@ int efft_parse_datetime(const char *s, size_t n, char *out)
     const char *t = s + 11;
     size_t tn = n - 11;
     char hms[8];
-    if (tn < 5 || !digits(t, 2) || t[2] != ':' || !digits(t + 3, 2))
+    if (tn < 5 || !text_digits(t, 2) || t[2] != ':' || !text_digits(t + 3, 2))
         return 0;
     memcpy(hms, t, 5);
     size_t i = 5;
     if (i < tn && t[i] == ':') {
-        if (tn < 8 || !digits(t + 6, 2))
+        if (tn < 8 || !text_digits(t + 6, 2))
             return 0;
         memcpy(hms + 5, t + 5, 3);
         i = 8;
@@ -206,8 +182,8 @@ int efft_parse_datetime(const char *s, size_t n, char *out)
         size_t zn = tn - i;
         int ok = (zn == 1 && z[0] == 'Z') ||
                  ((z[0] == '+' || z[0] == '-') &&
-                  ((zn == 3 && digits(z + 1, 2)) || (zn == 5 && digits(z + 1, 4)) ||
-                   (zn == 6 && digits(z + 1, 2) && z[3] == ':' && digits(z + 4, 2))));
+                  ((zn == 3 && text_digits(z + 1, 2)) || (zn == 5 && text_digits(z + 1, 4)) ||
+                   (zn == 6 && text_digits(z + 1, 2) && z[3] == ':' && text_digits(z + 4, 2))));
         if (!ok)
             return 0;
     }
@@ -320,7 +296,7 @@ static rdm_rc convert_type(const prof_field *f, efft_val v, rdm_buf *scratch, ch
         int neg = 0;
         if (n && (s[0] == '-' || s[0] == '+'))
             neg = s[0] == '-', s++, n--;
-        if (!digits(s, n) || n > 30) {
+        if (!text_digits(s, n) || n > 30) {
             snprintf(why, whylen, "'%.*s' is not an integer", (int)(v.len > 40 ? 40 : v.len), v.s);
             return RDM_ERR_PARSE;
         }
@@ -333,20 +309,14 @@ static rdm_rc convert_type(const prof_field *f, efft_val v, rdm_buf *scratch, ch
         return rc ? nomem_or_range(rc, why, whylen) : RDM_OK;
     }
     case PROF_BOOL: {
-        static const char *const t[] = {"1", "true", "t", "yes", "y", "on"};
-        static const char *const fl[] = {"0", "false", "f", "no", "n", "off"};
-        for (int i = 0; i < 6; i++) {
-            if (ieq_n(s, n, t[i]))
-                rc = buf_adds(scratch, "True");
-            else if (ieq_n(s, n, fl[i]))
-                rc = buf_adds(scratch, "False");
-            else
-                continue;
-            return rc ? nomem_or_range(rc, why, whylen) : RDM_OK;
+        int b = text_bool(s, n);
+        if (b < 0) {
+            snprintf(why, whylen, "'%.*s' is not a boolean (1/0, true/false, t/f, yes/no)",
+                     (int)(n > 40 ? 40 : n), s);
+            return RDM_ERR_PARSE;
         }
-        snprintf(why, whylen, "'%.*s' is not a boolean (1/0, true/false, t/f, yes/no)",
-                 (int)(n > 40 ? 40 : n), s);
-        return RDM_ERR_PARSE;
+        rc = buf_adds(scratch, b ? "True" : "False");
+        return rc ? nomem_or_range(rc, why, whylen) : RDM_OK;
     }
     case PROF_DATE:
         if (!efft_parse_datetime(s, n, tmp)) {

@@ -2,6 +2,7 @@
 #include "import.h"
 #include "../base/log.h"
 #include "../base/plat.h"
+#include "../base/text.h"
 #include "../storage/staging.h"
 #include "csvread.h"
 #include "efft.h"
@@ -19,36 +20,11 @@
 
 /* ---- values ---- */
 
-static int ieq(const char *a, size_t n, const char *lit)
-{
-    size_t l = strlen(lit);
-    if (n != l)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = a[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c - 'A' + 'a');
-        if (c != lit[i])
-            return 0;
-    }
-    return 1;
-}
-
-static int all_digits(const char *s, size_t n)
-{
-    if (!n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-    return 1;
-}
-
 /* "DD.MM.YYYY" -> "YYYY-MM-DD" in out (10 bytes); 1 if it was one. */
 static int ru_date(const char *s, size_t n, char *out)
 {
-    if (n < 10 || s[2] != '.' || s[5] != '.' || !all_digits(s, 2) || !all_digits(s + 3, 2) ||
-        !all_digits(s + 6, 4))
+    if (n < 10 || s[2] != '.' || s[5] != '.' || !text_digits(s, 2) || !text_digits(s + 3, 2) ||
+        !text_digits(s + 6, 4))
         return 0;
     memcpy(out, s + 6, 4);
     out[4] = '-';
@@ -79,7 +55,7 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
         int neg = 0;
         if (k && (*s == '-' || *s == '+'))
             neg = *s == '-', s++, k--;
-        if (!all_digits(s, k) || k > 19) {
+        if (!text_digits(s, k) || k > 19) {
             snprintf(why, whylen, "'%.*s' is not an integer", (int)(n > 40 ? 40 : n), v);
             return RDM_ERR_PARSE;
         }
@@ -92,17 +68,13 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
         break;
     }
     case PROF_BOOL: {
-        static const char *const yes[] = {"1", "true", "t", "yes", "y", "on", "да"};
-        static const char *const no[] = {"0", "false", "f", "no", "n", "off", "нет"};
-        for (int i = 0; i < 7; i++) {
-            if (ieq(v, n, yes[i]))
-                return buf_addc(out, '1') ? RDM_ERR_NOMEM : RDM_OK;
-            if (ieq(v, n, no[i]))
-                return buf_addc(out, '0') ? RDM_ERR_NOMEM : RDM_OK;
+        int b = text_bool(v, n);
+        if (b < 0) {
+            snprintf(why, whylen, "'%.*s' is not a boolean (1/0, true/false, yes/no, да/нет)",
+                     (int)(n > 40 ? 40 : n), v);
+            return RDM_ERR_PARSE;
         }
-        snprintf(why, whylen, "'%.*s' is not a boolean (1/0, true/false, yes/no, да/нет)",
-                 (int)(n > 40 ? 40 : n), v);
-        return RDM_ERR_PARSE;
+        return buf_addc(out, b ? '1' : '0') ? RDM_ERR_NOMEM : RDM_OK;
     }
     case PROF_DATE:
         if (ru_date(v, n, tmp) && n == 10)

@@ -346,13 +346,21 @@ static void json_values(const prof_model *m, const cJSON *obj, const char **vals
             }
 }
 
+/* "school.pupil" -> "school", "pupil"; "pupil" -> "public", "pupil" (the
+ * profile loader checked both parts are identifiers). */
+static void split_table(const char *t, char schema[128], char table[128])
+{
+    const char *dot = strchr(t, '.');
+    snprintf(schema, 128, "%.*s", dot ? (int)(dot - t) : 6, dot ? t : "public");
+    snprintf(table, 128, "%s", dot ? dot + 1 : t);
+}
+
 static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_err *err)
 {
     const prof_model *m = pl->m;
     long long pos = get_pos(pl->st, m->name, "log_time_us");
     long long overlap = cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS);
-    char schema[128] = "public", table[128], p_pos[32], p_ov[32], name[160];
-    const char *dot = strchr(m->pg_table, '.');
+    char schema[128], table[128], p_pos[32], p_ov[32], name[160];
     const char *hdr[MAX_COLS];
     import_sink *sink = NULL;
     sqlite3_stmt *seen = NULL, *add = NULL;
@@ -360,9 +368,7 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     rdm_rc rc;
 
     pl->what = "audit log";
-    if (dot)
-        snprintf(schema, sizeof schema, "%.*s", (int)(dot - m->pg_table), m->pg_table);
-    snprintf(table, sizeof table, "%s", dot ? dot + 1 : m->pg_table);
+    split_table(m->pg_table, schema, table);
     if (pos < 0)
         pos = snap_us > 0 ? snap_us : today_us();
     snprintf(p_pos, sizeof p_pos, "%lld", pos);
@@ -473,13 +479,10 @@ out:
 static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
 {
     const prof_model *m = pl->m;
-    char schema[128] = "public", table[128], p_pos[32], p_ov[32];
-    const char *dot = strchr(m->pg_table, '.');
+    char schema[128], table[128], p_pos[32], p_ov[32];
     sqlite3_stmt *add = NULL;
     rdm_rc rc = RDM_OK;
-    if (dot)
-        snprintf(schema, sizeof schema, "%.*s", (int)(dot - m->pg_table), m->pg_table);
-    snprintf(table, sizeof table, "%s", dot ? dot + 1 : m->pg_table);
+    split_table(m->pg_table, schema, table);
     snprintf(p_pos, sizeof p_pos, "%lld", snap_us);
     snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
     const char *params[4] = {schema, table, p_pos, p_ov};

@@ -1,6 +1,7 @@
 /* profile.c - see profile.h. */
 #include "profile.h"
 #include "../base/plat.h"
+#include "../base/text.h"
 #include "../storage/sqlcheck.h"
 
 #include <cJSON.h>
@@ -19,15 +20,6 @@ const char *prof_type_name(prof_type t)
 }
 
 /* ---- small helpers ---- */
-
-static char *xstrdup(const char *s)
-{
-    size_t n = strlen(s) + 1;
-    char *p = malloc(n);
-    if (p)
-        memcpy(p, s, n);
-    return p;
-}
 
 static int is_ident(const char *s)
 {
@@ -156,7 +148,7 @@ static rdm_rc get_type(const jctx *c, const cJSON *obj, prof_type *out, rdm_err 
 
 static rdm_rc dup_into(char **dst, const char *s, rdm_err *err)
 {
-    if (!(*dst = xstrdup(s)))
+    if (!(*dst = text_dup(s)))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     return RDM_OK;
 }

@@ -6,6 +6,7 @@
 #endif
 #include "log.h"
 #include "plat.h"
+#include "text.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -28,26 +29,12 @@ log_level log_get_level(void)
     return g_level;
 }
 
-static int ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a, y = *b;
-        if (x >= 'A' && x <= 'Z')
-            x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-            y = (char)(y - 'A' + 'a');
-        if (x != y)
-            return 0;
-    }
-    return *a == *b;
-}
-
 int log_level_parse(const char *s)
 {
-    if (ieq(s, "warn"))
+    if (text_ieq(s, "warn"))
         return LOG_WARN;
     for (int i = 0; i < 4; i++)
-        if (ieq(s, level_names[i]))
+        if (text_ieq(s, level_names[i]))
             return i;
     return -1;
 }

@@ -4,9 +4,10 @@
 # configuration, emulation on, nothing leaves the machine. The work
 # directory is build/demo.
 #
-# What runs today: init (store created and checked) and config check. The
-# pipeline (`transfer`: import sample dumps, collect, export, upload to the
-# local emulator) is not built yet; the demo says so instead of pretending.
+# What runs today: init (store created and checked), config check, import of
+# the shipped sample bundle (conf/sample) and collect (staged changes). The
+# rest of the pipeline (export, upload to the local emulator: `transfer`) is
+# not built yet; the demo says so instead of pretending.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -14,6 +15,7 @@ cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" -- --no-print-directory >/dev/null
 
 agent=$PWD/build/release/rdm-agent
+sample=$PWD/conf/sample
 work=$PWD/build/demo
 mkdir -p "$work"
 cp conf/rdm-agent.ini "$work/rdm-agent.ini"
@@ -23,13 +25,15 @@ cd "$work"
 echo "== rdm-agent version"; "$agent" version
 echo "== rdm-agent init";    "$agent" --config rdm-agent.ini init
 echo "== rdm-agent config check"; "$agent" --config rdm-agent.ini config check
+echo "== rdm-agent import $sample"; "$agent" --config rdm-agent.ini import "$sample"
+echo "== rdm-agent collect"; "$agent" --config rdm-agent.ini collect
 echo "== rdm-agent transfer"
 set +e
 "$agent" --config rdm-agent.ini transfer
 rc=$?
 set -e
 if [ $rc -eq 2 ]; then
-  echo "demo: the pipeline (transfer) is not built yet in this version; the demo stops here."
+  echo "demo: export and upload (transfer) are not built yet in this version; the demo stops here."
   exit 0
 fi
 exit $rc

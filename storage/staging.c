@@ -360,6 +360,34 @@ void stg_collector_close(stg_collector *c)
     free(c);
 }
 
+/* Prepares an UPDATE of the staged table from the landed rows in range,
+ * setting operation op and every column, for staged rows that satisfy cond
+ * (a format naming the staged table with %s, once or twice). */
+static rdm_rc prep_update(stg_collector *c, int q, const char *stg, const char *land,
+                          const char *range, const rdm_buf *set, int op, const char *cond,
+                          rdm_err *err)
+{
+    rdm_buf b;
+    char where[512];
+    rdm_rc rc;
+    snprintf(where, sizeof where, cond, stg, stg);
+    buf_init(&b, SQL_MAX);
+    rc = sqlf(&b,
+              "UPDATE %s SET \"rdm:op\" = %d, \"rdm:h\" = l.\"rdm:h\", \"rdm:chg\" = ?3, "
+              "\"rdm:substage\" = ?4, \"rdm:modified\" = ?5",
+              stg, op);
+    if (!rc)
+        rc = buf_add(&b, set->p ? set->p : "", set->len);
+    if (!rc)
+        rc = sqlf(&b,
+                  " FROM (SELECT * FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3) AS l WHERE "
+                  "%s.\"rdm:k\" = l.\"rdm:k\" AND %s",
+                  land, range, stg, where);
+    rc = rc ? oom(err) : prep(c->st, b.p, &c->q[q], err);
+    buf_free(&b);
+    return rc;
+}
+
 rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_collector **out,
                           rdm_err *err)
 {
@@ -404,37 +432,11 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
          src);
     PREP(Q_MAXK, "SELECT coalesce(max(rowid), 0) FROM %s", land);
     PREP(Q_COUNT, "SELECT count(*) FROM %s l WHERE %s", land, range);
-    if (!rc) {
-        buf_reset(&b);
-        rc = sqlf(&b,
-                  "UPDATE %s SET \"rdm:op\" = 1, \"rdm:h\" = l.\"rdm:h\", \"rdm:chg\" = ?3, "
-                  "\"rdm:substage\" = ?4, \"rdm:modified\" = ?5",
-                  stg);
-        if (!rc)
-            rc = buf_add(&b, set.p ? set.p : "", set.len);
-        if (!rc)
-            rc = sqlf(&b,
-                      " FROM (SELECT * FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3) AS l "
-                      "WHERE %s.\"rdm:k\" = l.\"rdm:k\" AND %s.\"rdm:op\" = 3",
-                      land, range, stg, stg);
-        rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_RESURRECT], err);
-    }
-    if (!rc) {
-        buf_reset(&b);
-        rc = sqlf(&b,
-                  "UPDATE %s SET \"rdm:op\" = 2, \"rdm:h\" = l.\"rdm:h\", \"rdm:chg\" = ?3, "
-                  "\"rdm:substage\" = ?4, \"rdm:modified\" = ?5",
-                  stg);
-        if (!rc)
-            rc = buf_add(&b, set.p ? set.p : "", set.len);
-        if (!rc)
-            rc = sqlf(&b,
-                      " FROM (SELECT * FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3) AS l "
-                      "WHERE %s.\"rdm:k\" = l.\"rdm:k\" AND %s.\"rdm:op\" != 3 AND "
-                      "%s.\"rdm:h\" != l.\"rdm:h\"",
-                      land, range, stg, stg, stg);
-        rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_UPDATE], err);
-    }
+    if (!rc)
+        rc = prep_update(c, Q_RESURRECT, stg, land, range, &set, 1, "%s.\"rdm:op\" = 3", err);
+    if (!rc)
+        rc = prep_update(c, Q_UPDATE, stg, land, range, &set, 2,
+                         "%s.\"rdm:op\" != 3 AND %s.\"rdm:h\" != l.\"rdm:h\"", err);
     if (!rc) {
         buf_reset(&b);
         rc = sqlf(&b,
