@@ -327,20 +327,17 @@ rdm_rc stg_next_change(store *st, long long *chg, rdm_err *err)
 /* ---- collect ---- */
 
 enum {
-    Q_POS,       /* phase, last_k, snapshot of the source */
-    Q_HI,        /* upsert: the key ending the chunk */
-    Q_MAXK,      /* upsert: the last key */
-    Q_COUNT,     /* upsert: rows in (lo, hi] */
-    Q_RESURRECT, /* upsert: landed rows whose staged row is deleted -> CREATE */
-    Q_UPDATE,    /* upsert: changed content -> UPDATE */
-    Q_INSERT,    /* upsert: new keys -> CREATE */
-    Q_LDELETE,   /* upsert: landed deletes -> DELETE */
-    Q_LIVE,      /* live staged rows */
-    Q_LANDED,    /* landed upserts */
-    Q_DHI,       /* delete: the key ending the chunk of absent keys */
-    Q_DMAX,      /* delete: the last absent key */
-    Q_DELETE,    /* delete: absent keys in (lo, hi] -> DELETE */
-    Q_SETPOS,    /* phase, last_k */
+    Q_POS,     /* phase, last_k, snapshot of the source */
+    Q_MAXK,    /* upsert: the last landed rowid */
+    Q_COUNT,   /* upsert: rows in (lo, hi] */
+    Q_UPSERT,  /* upsert: new or deleted keys -> CREATE, changed content -> UPDATE */
+    Q_LDELETE, /* upsert: landed deletes -> DELETE */
+    Q_LIVE,    /* live staged rows */
+    Q_LANDED,  /* landed upserts */
+    Q_DHI,     /* delete: the key ending the chunk of absent keys */
+    Q_DMAX,    /* delete: the last absent key */
+    Q_DELETE,  /* delete: absent keys in (lo, hi] -> DELETE */
+    Q_SETPOS,  /* phase, last_k */
     Q_N
 };
 
@@ -360,39 +357,11 @@ void stg_collector_close(stg_collector *c)
     free(c);
 }
 
-/* Prepares an UPDATE of the staged table from the landed rows in range,
- * setting operation op and every column, for staged rows that satisfy cond
- * (a format naming the staged table with %s, once or twice). */
-static rdm_rc prep_update(stg_collector *c, int q, const char *stg, const char *land,
-                          const char *range, const rdm_buf *set, int op, const char *cond,
-                          rdm_err *err)
-{
-    rdm_buf b;
-    char where[512];
-    rdm_rc rc;
-    snprintf(where, sizeof where, cond, stg, stg);
-    buf_init(&b, SQL_MAX);
-    rc = sqlf(&b,
-              "UPDATE %s SET \"rdm:op\" = %d, \"rdm:h\" = l.\"rdm:h\", \"rdm:chg\" = ?3, "
-              "\"rdm:substage\" = ?4, \"rdm:modified\" = ?5",
-              stg, op);
-    if (!rc)
-        rc = buf_add(&b, set->p ? set->p : "", set->len);
-    if (!rc)
-        rc = sqlf(&b,
-                  " FROM (SELECT * FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3) AS l WHERE "
-                  "%s.\"rdm:k\" = l.\"rdm:k\" AND %s",
-                  land, range, stg, where);
-    rc = rc ? oom(err) : prep(c->st, b.p, &c->q[q], err);
-    buf_free(&b);
-    return rc;
-}
-
 rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_collector **out,
                           rdm_err *err)
 {
     stg_collector *c = calloc(1, sizeof *c);
-    rdm_buf b, cl, lcl, set;
+    rdm_buf b, cl, lcl;
     rdm_rc rc = RDM_OK;
     char stg[96], land[64];
 
@@ -407,12 +376,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
     buf_init(&b, SQL_MAX);
     buf_init(&cl, SQL_MAX);
     buf_init(&lcl, SQL_MAX);
-    buf_init(&set, SQL_MAX);
     if (cols_list(&cl, m, NULL) || cols_list(&lcl, m, "l."))
-        rc = oom(err);
-    for (int i = 0; i < m->ncols && !rc; i++)
-        rc = sqlf(&set, ", \"%s\" = l.\"%s\"", m->cols[i], m->cols[i]);
-    if (rc && rc != RDM_ERR_NOMEM)
         rc = oom(err);
     /* ?1 lo, ?2 hi (keys), ?3 chg, ?4 substage, ?5 now */
     /* upsert chunks are ranges of landed rowids (file order: sequential
@@ -432,11 +396,9 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
          src);
     PREP(Q_MAXK, "SELECT coalesce(max(rowid), 0) FROM %s", land);
     PREP(Q_COUNT, "SELECT count(*) FROM %s l WHERE %s", land, range);
-    if (!rc)
-        rc = prep_update(c, Q_RESURRECT, stg, land, range, &set, 1, "%s.\"rdm:op\" = 3", err);
-    if (!rc)
-        rc = prep_update(c, Q_UPDATE, stg, land, range, &set, 2,
-                         "%s.\"rdm:op\" != 3 AND %s.\"rdm:h\" != l.\"rdm:h\"", err);
+    /* one pass over the chunk: a new key is inserted (CREATE); an existing
+     * one is updated only when its content changed (UPDATE) or it was
+     * deleted (CREATE again); RETURNING tells which, row by row */
     if (!rc) {
         buf_reset(&b);
         rc = sqlf(&b,
@@ -451,10 +413,18 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
             rc = buf_add(&b, lcl.p ? lcl.p : "", lcl.len);
         if (!rc)
             rc = sqlf(&b,
-                      " FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3 AND NOT EXISTS (SELECT 1 "
-                      "FROM %s s WHERE s.\"rdm:k\" = l.\"rdm:k\")",
-                      land, range, stg);
-        rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_INSERT], err);
+                      " FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3 ON CONFLICT(\"rdm:k\") DO "
+                      "UPDATE SET \"rdm:op\" = CASE WHEN \"rdm:op\" = 3 THEN 1 ELSE 2 END, "
+                      "\"rdm:h\" = excluded.\"rdm:h\", \"rdm:chg\" = excluded.\"rdm:chg\", "
+                      "\"rdm:substage\" = excluded.\"rdm:substage\", \"rdm:modified\" = "
+                      "excluded.\"rdm:modified\"",
+                      land, range);
+        for (int i = 0; i < m->ncols && !rc; i++)
+            rc = sqlf(&b, ", \"%s\" = excluded.\"%s\"", m->cols[i], m->cols[i]);
+        if (!rc)
+            rc = sqlf(&b, " WHERE \"rdm:op\" = 3 OR \"rdm:h\" != excluded.\"rdm:h\" RETURNING "
+                          "\"rdm:op\"");
+        rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_UPSERT], err);
     }
     PREP(Q_LDELETE,
          "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?3, \"rdm:substage\" = ?4, "
@@ -482,7 +452,6 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
     buf_free(&b);
     buf_free(&cl);
     buf_free(&lcl);
-    buf_free(&set);
     if (rc) {
         stg_collector_close(c);
         return rc;
@@ -534,6 +503,29 @@ static rdm_rc change(stg_collector *c, int q, long long lo, long long hi, long l
     if (r != SQLITE_DONE)
         return store_fail(c->st, err, "applying landed rows to the staged model");
     *count += sqlite3_changes(store_db(c->st));
+    return RDM_OK;
+}
+
+/* Runs the chunk's upsert, counting CREATE and UPDATE from RETURNING. */
+static rdm_rc upsert(stg_collector *c, long long lo, long long hi, long long chg, long long sub,
+                     long long now, stg_chunk *out, rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[Q_UPSERT];
+    int r;
+    sqlite3_bind_int64(s, 1, lo);
+    sqlite3_bind_int64(s, 2, hi);
+    sqlite3_bind_int64(s, 3, chg);
+    sqlite3_bind_int64(s, 4, sub);
+    sqlite3_bind_int64(s, 5, now);
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        if (sqlite3_column_int(s, 0) == 2)
+            out->updated++;
+        else
+            out->created++;
+    }
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return store_fail(c->st, err, "applying landed rows to the staged model");
     return RDM_OK;
 }
 
@@ -607,9 +599,7 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
             if ((rc = one(c, c->q[Q_COUNT], NULL, &n, err)))
                 goto out;
             out->rows = (long)n;
-            if ((rc = change(c, Q_RESURRECT, from, to, chg, substage, now, &out->created, err)) ||
-                (rc = change(c, Q_UPDATE, from, to, chg, substage, now, &out->updated, err)) ||
-                (rc = change(c, Q_INSERT, from, to, chg, substage, now, &out->created, err)) ||
+            if ((rc = upsert(c, from, to, chg, substage, now, out, err)) ||
                 (rc = change(c, Q_LDELETE, from, to, chg, substage, now, &out->deleted, err)))
                 goto out;
         }
