@@ -176,13 +176,9 @@ rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, profile *p, rdm_err *err
     /* $RDM_PROFILE_PATH, then profiles/ beside the configuration, then the
      * installed share folder, then the source tree this binary was built
      * from (for running from a build directory) */
-    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s", env && *env ? env : "", env && *env ? ":" : "",
-             own, ':', RDM_SHARE_PROFILES, ':', RDM_SOURCE_PROFILES);
-#ifdef _WIN32
-    for (char *c = dirs; *c; c++)
-        if (*c == ':' && !(c > dirs && c[1] == '\\'))
-            *c = ';';
-#endif
+    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s", env && *env ? env : "",
+             env && *env ? (PLAT_LIST_SEP == ';' ? ";" : ":") : "", own, PLAT_LIST_SEP,
+             RDM_SHARE_PROFILES, PLAT_LIST_SEP, RDM_SOURCE_PROFILES);
     rdm_rc rc = profile_load(p, spec ? spec : cfg_str(&ctx->cfg, CFG_PROFILE), ctx->cfg.base_dir,
                              dirs, err);
     /* a broken profile is a configuration error (exit 2), not bad data */

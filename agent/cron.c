@@ -5,6 +5,7 @@
 #endif
 #endif
 #include "cron.h"
+#include "../base/plat.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -462,15 +463,7 @@ int cron_format(const cron_spec *c, char *buf, size_t len)
 
 /* ---- next fire time ---- */
 
-/* localtime_r is POSIX; Windows has localtime_s with the arguments swapped. */
-static int cron_localtime(time_t t, struct tm *out)
-{
-#ifdef _WIN32
-    return localtime_s(out, &t) == 0;
-#else
-    return localtime_r(&t, out) != NULL;
-#endif
-}
+#define cron_localtime plat_localtime
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (m 1-12). */
 static int64_t cron_days(int64_t y, int m, int d)

@@ -1,6 +1,7 @@
 /* pgsource.c - see pgsource.h. */
 #include "pgsource.h"
 #include "../base/log.h"
+#include "../base/plat.h"
 #include "import.h"
 
 #include <stdio.h>
@@ -45,11 +46,8 @@ static long long today_us(void)
 {
     time_t t = time(NULL);
     struct tm tm;
-#ifdef _WIN32
-    localtime_s(&tm, &t);
-#else
-    localtime_r(&t, &tm);
-#endif
+    if (!plat_localtime(t, &tm))
+        return (long long)(t - t % 86400) * 1000000LL;
     tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
     tm.tm_isdst = -1;
     return (long long)mktime(&tm) * 1000000LL;
@@ -79,15 +77,10 @@ static rdm_rc pg_cmd(pull *pl, const char *sql, rdm_err *err)
 /* "YYYY-MM-DD HH:MM:SS.uuuuuu+00" of a time in microseconds. */
 static void iso_utc(long long us, char *buf, size_t n)
 {
-    time_t t = (time_t)(us / 1000000LL);
     struct tm tm;
-    char s[32];
-#ifdef _WIN32
-    gmtime_s(&tm, &t);
-#else
-    gmtime_r(&t, &tm);
-#endif
-    strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm);
+    char s[32] = "1970-01-01 00:00:00";
+    if (plat_gmtime((time_t)(us / 1000000LL), &tm))
+        strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm);
     if (snprintf(buf, n, "%s.%06lld+00", s, us % 1000000LL) >= (int)n)
         buf[0] = '\0'; /* cannot happen with the callers' 40 bytes */
 }

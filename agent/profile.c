@@ -813,10 +813,7 @@ static rdm_rc resolve(const char *item, const char *base_dir, const char *search
     }
     const char *d = search_dirs;
     while (d && *d) {
-        const char *colon = strchr(d, ':');
-#ifdef _WIN32
-        colon = strchr(d, ';');
-#endif
+        const char *colon = strchr(d, PLAT_LIST_SEP);
         size_t dl = colon ? (size_t)(colon - d) : strlen(d);
         char dir[2048], file[256];
         if (dl < sizeof dir) {

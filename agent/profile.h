@@ -93,7 +93,8 @@ typedef struct profile {
 
 /* Loads the profiles named in spec: comma-separated; a bare name (no
  * separator, no ".json") is a shipped profile found in search_dirs
- * (colon-separated folders), anything else a path relative to base_dir.
+ * (separated by PLAT_LIST_SEP: ":", or ";" on Windows), anything else a
+ * path relative to base_dir.
  * Entities and models of all files are merged; a name defined twice is an
  * error. On success the caller owns *p (profile_free); on failure *p is
  * empty and err names the file and JSON path. */

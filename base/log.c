@@ -65,12 +65,8 @@ void log_msg(log_level lv, const char *fmt, ...)
 
     if (lv > g_level)
         return;
-#ifdef _WIN32
-    localtime_s(&tm, &now);
-#else
-    localtime_r(&now, &tm);
-#endif
-    strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    if (!plat_localtime(now, &tm) || !strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(stamp, sizeof stamp, "%lld", (long long)now);
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);

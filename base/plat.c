@@ -311,3 +311,21 @@ rdm_rc plat_rename(const char *from, const char *to, rdm_err *err)
 #endif
     return RDM_OK;
 }
+
+int plat_localtime(time_t t, struct tm *out)
+{
+#ifdef _WIN32
+    return localtime_s(out, &t) == 0;
+#else
+    return localtime_r(&t, out) != NULL;
+#endif
+}
+
+int plat_gmtime(time_t t, struct tm *out)
+{
+#ifdef _WIN32
+    return gmtime_s(out, &t) == 0;
+#else
+    return gmtime_r(&t, out) != NULL;
+#endif
+}

@@ -16,6 +16,7 @@
  *   plat_hostname()       this host's name
  *   plat_system_config()  the system-wide configuration path
  *   plat_isatty_stderr()  is stderr a terminal
+ *   plat_localtime(), plat_gmtime()  broken-down time, thread-safe
  *   plat_kind()           regular file, directory, symbolic link, other
  *   plat_listdir()        the names in a directory
  */
@@ -25,11 +26,14 @@
 #include "rc.h"
 
 #include <stddef.h>
+#include <time.h>
 
 #ifdef _WIN32
-#define PLAT_SEP '\\'
+#define PLAT_SEP      '\\'
+#define PLAT_LIST_SEP ';' /* between folders in a search path */
 #else
-#define PLAT_SEP '/'
+#define PLAT_SEP      '/'
+#define PLAT_LIST_SEP ':'
 #endif
 
 /* Reads the whole file at path (at most max bytes, else RDM_ERR_RANGE) into
@@ -69,6 +73,10 @@ void plat_hostname(char *buf, size_t n);
 int plat_system_config(char *buf, size_t n);
 
 int plat_isatty_stderr(void);
+
+/* Thread-safe localtime/gmtime; return 1, or 0 if t cannot be converted. */
+int plat_localtime(time_t t, struct tm *out);
+int plat_gmtime(time_t t, struct tm *out);
 
 typedef enum plat_kind_t { PLAT_NONE, PLAT_FILE, PLAT_DIR, PLAT_LINK, PLAT_OTHER } plat_kind_t;
 

@@ -12,14 +12,11 @@
 
 static void fmt_time(long long t, char *buf, size_t n)
 {
-    time_t tt = (time_t)t;
     struct tm tm;
-#ifdef _WIN32
-    localtime_s(&tm, &tt);
-#else
-    localtime_r(&tt, &tm);
-#endif
-    strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    if (plat_localtime((time_t)t, &tm))
+        strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    else
+        snprintf(buf, n, "%lld", t);
 }
 
 rdm_rc store_lock_acquire(store *st, const char *task, long long expire_s, rdm_err *err)
