@@ -3,14 +3,13 @@
 #include "../base/log.h"
 #include "../storage/lock.h"
 #include "../storage/staging.h"
+#include "import.h"
 #include "pgsource.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#define MAX_COLS 1024
 
 static rdm_rc exec_i(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
 
@@ -68,8 +67,8 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
                    rdm_err *err)
 {
     long long now = (long long)time(NULL), stage = 0, src = 0, prev = 0;
-    const char *cols[MAX_COLS];
-    int integer[MAX_COLS];
+    const char *cols[IMPORT_MAX_COLS];
+    int integer[IMPORT_MAX_COLS];
     char model[128] = "";
     stg_collector *c = NULL;
     rdm_rc rc;
@@ -132,12 +131,9 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
                           src, model);
             break;
         }
-        for (int i = 0; i < m->ncols && i < MAX_COLS; i++) {
-            cols[i] = m->cols[i].name;
-            integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
-        }
-        stg_model sm = {m->name, m->ncols, cols, integer};
-        if ((rc = stg_model_ensure(st, &sm, err)) ||
+        stg_model sm;
+        if ((rc = import_stg_model(m, cols, integer, &sm, err)) ||
+            (rc = stg_model_ensure(st, &sm, err)) ||
             (rc = stg_collector_open(st, &sm, src, &c, err)))
             break;
         out->sources++;

@@ -20,7 +20,6 @@ struct csvr {
     long line;       /* physical line being fed (1-based) */
     long row_line;   /* line the current row started on */
     long start_line; /* line on which the row being parsed began */
-    long rows;
     int at_start;    /* no byte seen yet (BOM check) */
     int in_row;      /* a field of the current row was seen */
     rdm_buf pending; /* bytes of the current physical line not fed yet */
@@ -143,7 +142,6 @@ static void on_row(int c, void *ud)
     for (int i = 0; i < r->nf; i++)
         vals[i] = r->isnull[i] ? NULL : r->data.p + r->offs[i];
     r->in_row = 0;
-    r->rows++;
     r->cb_rc = r->fn(r->ud, r->row_line, r->nf, vals, r->lens, &r->cb_err);
 }
 
@@ -173,11 +171,6 @@ rdm_rc csvr_open(csvr **out, const char *name, csvr_encoding enc, char delim, cs
     buf_init(&r->data, CSVR_ROW_MAX);
     *out = r;
     return RDM_OK;
-}
-
-long csvr_rows(const csvr *r)
-{
-    return r->rows;
 }
 
 /* Checks one physical line's bytes against the encoding. */

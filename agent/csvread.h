@@ -39,9 +39,6 @@ rdm_rc csvr_feed(csvr *r, const char *data, size_t n, rdm_err *err);
 rdm_rc csvr_finish(csvr *r, rdm_err *err);
 void csvr_free(csvr *r);
 
-/* Rows delivered so far. */
-long csvr_rows(const csvr *r);
-
 /* Appends the UTF-8 form of n Windows-1251 bytes to out. Returns
  * RDM_ERR_PARSE at *bad for the one undefined byte (0x98). */
 rdm_rc csvr_cp1251_to_utf8(const char *s, size_t n, rdm_buf *out, size_t *bad);

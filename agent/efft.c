@@ -250,6 +250,21 @@ static rdm_rc decimal_str(const char *s, size_t n, rdm_buf *out)
     return rc ? rc : buf_adds(out, e);
 }
 
+rdm_rc efft_int_canon(const char *s, size_t n, size_t max_digits, rdm_buf *out)
+{
+    int neg = 0;
+    rdm_rc rc = RDM_OK;
+    if (n && (s[0] == '-' || s[0] == '+'))
+        neg = s[0] == '-', s++, n--;
+    if (!text_digits(s, n) || n > max_digits)
+        return RDM_ERR_PARSE;
+    while (n > 1 && s[0] == '0')
+        s++, n--;
+    if (neg && !(n == 1 && s[0] == '0'))
+        rc = buf_addc(out, '-');
+    return rc ? rc : buf_add(out, s, n);
+}
+
 static rdm_rc nomem_or_range(rdm_rc rc, char *why, size_t whylen)
 {
     snprintf(why, whylen, rc == RDM_ERR_RANGE ? "value longer than %u bytes" : "out of memory",
@@ -292,22 +307,13 @@ static rdm_rc convert_type(const prof_field *f, efft_val v, rdm_buf *scratch, ch
             return nomem_or_range(rc, why, whylen);
         return RDM_OK;
     }
-    case PROF_INT: {
-        int neg = 0;
-        if (n && (s[0] == '-' || s[0] == '+'))
-            neg = s[0] == '-', s++, n--;
-        if (!text_digits(s, n) || n > 30) {
-            snprintf(why, whylen, "'%.*s' is not an integer", (int)(v.len > 40 ? 40 : v.len), v.s);
-            return RDM_ERR_PARSE;
+    case PROF_INT:
+        rc = efft_int_canon(s, n, 30, scratch);
+        if (rc == RDM_ERR_PARSE) {
+            snprintf(why, whylen, "'%.*s' is not an integer", (int)(n > 40 ? 40 : n), s);
+            return rc;
         }
-        while (n > 1 && s[0] == '0')
-            s++, n--;
-        if (neg && !(n == 1 && s[0] == '0'))
-            rc = buf_addc(scratch, '-');
-        if (!rc)
-            rc = buf_add(scratch, s, n);
         return rc ? nomem_or_range(rc, why, whylen) : RDM_OK;
-    }
     case PROF_BOOL: {
         int b = text_bool(s, n);
         if (b < 0) {

@@ -69,6 +69,11 @@ void efft_end(efft_writer *w);
  * most U+10FFFF); *bad gets the offset of the first bad byte otherwise. */
 int efft_utf8_valid(const char *s, size_t n, size_t *bad);
 
+/* Appends the integer [+-]digits (at most max_digits digits) in its
+ * canonical form: no '+', no leading zeros, "-0" as "0". RDM_ERR_PARSE if
+ * it is not one; buffer errors as buf_add's. Shared with the importer. */
+rdm_rc efft_int_canon(const char *s, size_t n, size_t max_digits, rdm_buf *out);
+
 /* Syntax of values as they appear in a file. */
 int efft_is_int(const char *s, size_t n);
 int efft_is_decimal(const char *s, size_t n);

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_COLS   1024
+#define MAX_COLS   IMPORT_MAX_COLS
 #define MANIFEST   "manifest.json"
 #define READ_CHUNK (256 * 1024)
 
@@ -49,24 +49,13 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
     case PROF_TEXT:
         rc = buf_add(out, v, n);
         break;
-    case PROF_INT: {
-        const char *s = v;
-        size_t k = n;
-        int neg = 0;
-        if (k && (*s == '-' || *s == '+'))
-            neg = *s == '-', s++, k--;
-        if (!text_digits(s, k) || k > 19) {
+    case PROF_INT:
+        /* 19 digits: what fits SQLite's INTEGER */
+        if ((rc = efft_int_canon(v, n, 19, out)) == RDM_ERR_PARSE) {
             snprintf(why, whylen, "'%.*s' is not an integer", (int)(n > 40 ? 40 : n), v);
-            return RDM_ERR_PARSE;
+            return rc;
         }
-        while (k > 1 && *s == '0')
-            s++, k--;
-        if (neg && !(k == 1 && *s == '0'))
-            rc = buf_addc(out, '-');
-        if (!rc)
-            rc = buf_add(out, s, k);
         break;
-    }
     case PROF_BOOL: {
         int b = text_bool(v, n);
         if (b < 0) {
@@ -316,6 +305,23 @@ void import_sink_free(import_sink *c)
     free(c);
 }
 
+rdm_rc import_stg_model(const prof_model *m, const char **cols, int *integer, stg_model *sm,
+                        rdm_err *err)
+{
+    if (m->ncols > IMPORT_MAX_COLS)
+        return rdm_fail(err, RDM_ERR_CONFIG, "model %s has more than %d columns", m->name,
+                        IMPORT_MAX_COLS);
+    for (int i = 0; i < m->ncols; i++) {
+        cols[i] = m->cols[i].name;
+        integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
+    }
+    sm->name = m->name;
+    sm->ncols = m->ncols;
+    sm->cols = cols;
+    sm->integer = integer;
+    return RDM_OK;
+}
+
 rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const char *kind,
                         const char *name, int snapshot, const char *bundle, int replace,
                         int decimal_comma, const import_opts *o, import_sink **out, rdm_err *err)
@@ -326,23 +332,15 @@ rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const 
     if (!c)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     c->m = m;
-    if (m->ncols > MAX_COLS) {
+    if ((rc = import_stg_model(m, c->cols, c->integer, &c->sm, err))) {
         free(c);
-        return rdm_fail(err, RDM_ERR_CONFIG, "model %s has more than %d columns", m->name,
-                        MAX_COLS);
+        return rc;
     }
-    for (int i = 0; i < m->ncols; i++) {
-        c->cols[i] = m->cols[i].name;
-        c->integer[i] = m->cols[i].type == PROF_INT || m->cols[i].type == PROF_BOOL;
+    for (int i = 0; i < m->ncols; i++)
         buf_init(&c->norm[i], 16u << 20);
-    }
     buf_init(&c->key, 1u << 20);
     c->st = st;
     c->p = p;
-    c->sm.name = m->name;
-    c->sm.ncols = m->ncols;
-    c->sm.cols = c->cols;
-    c->sm.integer = c->integer;
     c->o = o;
     c->decimal_comma = decimal_comma;
     if (!(c->name_copy = malloc(strlen(name) + 1))) {
@@ -360,11 +358,6 @@ rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const 
     }
     *out = c;
     return RDM_OK;
-}
-
-long long import_sink_source(const import_sink *c)
-{
-    return c->src;
 }
 
 long long import_sink_rows(const import_sink *c)

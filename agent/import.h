@@ -16,6 +16,7 @@
 #define RDM_IMPORT_H
 
 #include "../base/buf.h"
+#include "../storage/staging.h"
 #include "../storage/store.h"
 #include "config.h"
 #include "profile.h"
@@ -55,9 +56,15 @@ rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *con
                        const size_t *lens, rdm_err *err);
 /* Records the row counts of the landed source. */
 rdm_rc import_sink_finish(import_sink *c, rdm_err *err);
-long long import_sink_source(const import_sink *c);
 long long import_sink_rows(const import_sink *c);
 void import_sink_free(import_sink *c);
+
+#define IMPORT_MAX_COLS 1024
+
+/* Describes profile model m as the staging layer needs it, in the caller's
+ * arrays of IMPORT_MAX_COLS; RDM_ERR_CONFIG for a wider model. */
+rdm_rc import_stg_model(const prof_model *m, const char **cols, int *integer, stg_model *sm,
+                        rdm_err *err);
 
 /* Checks and normalises one value of type t (NULL = empty field) into out
  * (reset first); *is_null tells the result is SQL NULL. Accepts ISO dates

@@ -29,8 +29,18 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
 #include <cJSON.h>
 #include <libpq-fe.h>
 
-#define FETCH_ROWS 5000
-#define MAX_COLS   1024
+#define FETCH_ROWS 5000 /* rows per round trip */
+#define STR_(x)    #x
+#define STR(x)     STR_(x)
+#define FETCH_SQL  "FETCH FORWARD " STR(FETCH_ROWS) " FROM rdm_cur"
+
+/* The change-log entries of one table ($1 schema, $2 name) from a time ($3,
+ * microseconds) less the overlap ($4, seconds). */
+#define AUDIT_WINDOW                                                                               \
+    " FROM audit_log_auditlog l JOIN audit_log_table t ON t.id = l.table_id WHERE t.schema = "     \
+    "$1 AND t.name = $2 AND l.time >= to_timestamp($3::float8 / 1000000) - "                       \
+    "make_interval(secs => $4::float8)"
+#define MAX_COLS 1024
 
 typedef struct pull {
     PGconn *conn;
@@ -150,7 +160,7 @@ static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const
     if ((rc = import_sink_header(sink, m->ncols, hdr, err)))
         return rc;
     for (;;) {
-        r = PQexec(pl->conn, "FETCH FORWARD " /* rows per round trip */ "5000 FROM rdm_cur");
+        r = PQexec(pl->conn, FETCH_SQL);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             rc = pg_fail(pl, err, "fetching rows");
             PQclear(r);
@@ -357,7 +367,7 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     const char *hdr[MAX_COLS];
     import_sink *sink = NULL;
     sqlite3_stmt *seen = NULL, *add = NULL;
-    long long newest = pos, applied = 0, line = 0;
+    long long newest = pos, line = 0;
     rdm_rc rc;
 
     pl->what = "audit log";
@@ -389,10 +399,7 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
         pl->conn,
         "DECLARE rdm_cur NO SCROLL CURSOR FOR SELECT l.id, (extract(epoch from l.time) * "
         "1000000)::int8, l.operation, hstore_to_json(l.data)::text, "
-        "hstore_to_json(l.changes)::text FROM audit_log_auditlog l JOIN audit_log_table t ON "
-        "t.id = l.table_id WHERE t.schema = $1 AND t.name = $2 AND l.time >= "
-        "to_timestamp($3::float8 / 1000000) - make_interval(secs => $4::float8) ORDER BY "
-        "l.time, l.id",
+        "hstore_to_json(l.changes)::text" AUDIT_WINDOW " ORDER BY l.time, l.id",
         4, NULL, params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK) {
         rc = pg_fail(pl, err, "reading the change log");
@@ -401,7 +408,7 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     }
     PQclear(r);
     for (int more = 1; more && !rc;) {
-        r = PQexec(pl->conn, "FETCH FORWARD 5000 FROM rdm_cur");
+        r = PQexec(pl->conn, FETCH_SQL);
         if (PQresultStatus(r) != PGRES_TUPLES_OK) {
             rc = pg_fail(pl, err, "fetching the change log");
             PQclear(r);
@@ -443,7 +450,6 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
             sqlite3_reset(add);
             if (us > newest)
                 newest = us;
-            applied++;
         }
         PQclear(r);
     }
@@ -462,7 +468,6 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
 out:
     sqlite3_finalize(seen);
     sqlite3_finalize(add);
-    (void)applied;
     return finish(pl, sink, rc, stats, err);
 }
 
@@ -480,11 +485,8 @@ static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
     snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
     const char *params[4] = {schema, table, p_pos, p_ov};
     PGresult *r = PQexecParams(
-        pl->conn,
-        "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8 FROM audit_log_auditlog l "
-        "JOIN audit_log_table t ON t.id = l.table_id WHERE t.schema = $1 AND t.name = $2 AND "
-        "l.time >= to_timestamp($3::float8 / 1000000) - make_interval(secs => $4::float8)",
-        4, NULL, params, NULL, NULL, 0);
+        pl->conn, "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8" AUDIT_WINDOW, 4, NULL,
+        params, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
         rc = pg_fail(pl, err, "reading the change log");
         PQclear(r);

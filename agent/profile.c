@@ -14,11 +14,6 @@
 
 static const char *const type_names[] = {"text", "int", "bool", "date", "datetime", "decimal"};
 
-const char *prof_type_name(prof_type t)
-{
-    return (unsigned)t < 6 ? type_names[t] : "?";
-}
-
 /* ---- small helpers ---- */
 
 static int is_ident(const char *s)

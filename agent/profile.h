@@ -16,7 +16,6 @@
  *   profile_entity()      find an entity by key
  *   profile_model()       find a model by name
  *   profile_free()
- *   prof_type_name()      "text", "int", ...
  */
 #ifndef RDM_PROFILE_H
 #define RDM_PROFILE_H
@@ -113,7 +112,5 @@ const prof_model *profile_model(const profile *p, const char *name);
 
 /* Index of the field with that name, or -1. */
 int prof_field_index(const prof_entity *e, const char *name);
-
-const char *prof_type_name(prof_type t);
 
 #endif
