@@ -59,7 +59,14 @@ static const command commands[] = {
      "one transaction with its position: killed at any moment, a rerun resumes\n"
      "and ends with the same result.",
      cmd_collect},
-    {"export", "[--entities A,B]", "write staged changes into export files", NULL, NULL},
+    {"export", "[--entities A,B]", "write staged changes into export files",
+     "Writes each selected entity's changes since its last export into ЕФТТ files\n"
+     "under DATA_DIR/export/DATE/ENTITY/: one sub-stage per EXPORT_CHUNK_SIZE\n"
+     "changed rows, up to three files each (create, update, delete), never an\n"
+     "empty one. Without --entities: [rdm_transfer_task] ENTITIES, or all.\n"
+     "Files are durable before they are registered: killed at any moment, a rerun\n"
+     "deletes what was not registered and exports those changes again.",
+     cmd_export},
     {"upload", "", "send ready export files to the datamart", NULL, NULL},
     {"check-status", "[--force]", "ask the datamart the status of uploads in progress", NULL, NULL},
     {"check-suspended", "", "mark stages that hang past STAGE_TIMEOUT as failed", NULL, NULL},

@@ -43,6 +43,7 @@ rdm_rc cmd_version(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_validate(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_collect(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err);
 
 struct profile;
 /* Loads the profiles named by spec (NULL: [agent] PROFILE), looking for

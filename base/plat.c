@@ -19,7 +19,9 @@
 #include <windows.h>
 #else
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #endif
 
@@ -327,5 +329,275 @@ int plat_gmtime(time_t t, struct tm *out)
     return gmtime_s(out, &t) == 0;
 #else
     return gmtime_r(&t, out) != NULL;
+#endif
+}
+
+/* ---- durable writes ---- */
+
+#define WBUF (64 * 1024)
+
+struct plat_wfile {
+    char *path; /* final path; the temporary is path + ".tmp" */
+    char *tmp;
+#ifdef _WIN32
+    HANDLE h;
+#else
+    int fd;
+#endif
+    unsigned long long size; /* bytes appended */
+    size_t n;                /* bytes in buf */
+    char buf[WBUF];
+};
+
+static char *dup_cat(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    char *p = malloc(la + lb + 1);
+    if (p) {
+        memcpy(p, a, la);
+        memcpy(p + la, b, lb + 1);
+    }
+    return p;
+}
+
+rdm_rc plat_wopen(const char *path, plat_wfile **out, rdm_err *err)
+{
+    plat_wfile *f = calloc(1, sizeof *f);
+    *out = NULL;
+    if (!f || !(f->path = dup_cat(path, "")) || !(f->tmp = dup_cat(path, ".tmp"))) {
+        if (f) {
+            free(f->path);
+            free(f);
+        }
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    plat_fault_point("create");
+#ifdef _WIN32
+    f->h = CreateFileA(f->tmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    if (f->h == INVALID_HANDLE_VALUE) {
+        DWORD e = GetLastError();
+        free(f->tmp);
+        free(f->path);
+        free(f);
+        return rdm_fail(err, e == ERROR_DISK_FULL ? RDM_ERR_DISK_FULL : RDM_ERR_IO,
+                        "cannot create %s (error %lu)", path, (unsigned long)e);
+    }
+#else
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    if (f->fd < 0) {
+        int e = errno;
+        free(f->tmp);
+        free(f->path);
+        free(f);
+        return rdm_fail(err, e == ENOSPC || e == EDQUOT ? RDM_ERR_DISK_FULL : RDM_ERR_IO,
+                        "cannot create %s: %s", path, strerror(e));
+    }
+#endif
+    *out = f;
+    return RDM_OK;
+}
+
+/* Writes the buffer out. */
+static rdm_rc wflush(plat_wfile *f, rdm_err *err)
+{
+    size_t off = 0;
+    while (off < f->n) {
+        plat_fault_point("write");
+#ifdef _WIN32
+        DWORD w = 0;
+        if (!WriteFile(f->h, f->buf + off, (DWORD)(f->n - off), &w, NULL)) {
+            DWORD e = GetLastError();
+            if (e == ERROR_DISK_FULL || e == ERROR_HANDLE_DISK_FULL)
+                goto full;
+            return rdm_fail(err, RDM_ERR_IO, "cannot write %s (error %lu)", f->path,
+                            (unsigned long)e);
+        }
+#else
+        ssize_t w = write(f->fd, f->buf + off, f->n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0) {
+            if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)
+                goto full;
+            return rdm_fail(err, RDM_ERR_IO, "cannot write %s: %s", f->path, strerror(errno));
+        }
+#endif
+        off += (size_t)w;
+    }
+    f->n = 0;
+    return RDM_OK;
+full:;
+    char dir[4096];
+    long long fr = -1;
+    if (!plat_dirname(f->path, dir, sizeof dir))
+        fr = plat_free_space(dir);
+    unsigned long long done = f->size - (f->n - off);
+    return rdm_fail(err, RDM_ERR_DISK_FULL,
+                    "no space left for %s: %llu bytes written, at least %llu more needed, %lld "
+                    "bytes free on its file system (or a file-size limit was reached); free some "
+                    "space and run again: nothing was registered for this file",
+                    f->path, done, (unsigned long long)(f->n - off), fr);
+}
+
+rdm_rc plat_write(plat_wfile *f, const void *data, size_t n, rdm_err *err)
+{
+    const char *p = data;
+    f->size += n;
+    while (n) {
+        size_t k = WBUF - f->n < n ? WBUF - f->n : n;
+        memcpy(f->buf + f->n, p, k);
+        f->n += k;
+        p += k;
+        n -= k;
+        if (f->n == WBUF) {
+            rdm_rc rc = wflush(f, err);
+            if (rc)
+                return rc;
+        }
+    }
+    return RDM_OK;
+}
+
+unsigned long long plat_wsize(const plat_wfile *f)
+{
+    return f->size;
+}
+
+static void wfree(plat_wfile *f)
+{
+    free(f->path);
+    free(f->tmp);
+    free(f);
+}
+
+void plat_wabort(plat_wfile *f)
+{
+    if (!f)
+        return;
+#ifdef _WIN32
+    CloseHandle(f->h);
+#else
+    close(f->fd);
+#endif
+    remove(f->tmp);
+    wfree(f);
+}
+
+rdm_rc plat_wcommit(plat_wfile *f, rdm_err *err)
+{
+    rdm_rc rc = wflush(f, err);
+    if (rc) {
+        plat_wabort(f);
+        return rc;
+    }
+    plat_fault_point("fsync");
+#ifdef _WIN32
+    if (!FlushFileBuffers(f->h)) {
+        rc = rdm_fail(err, RDM_ERR_IO, "cannot flush %s to disk (error %lu)", f->path,
+                      (unsigned long)GetLastError());
+        plat_wabort(f);
+        return rc;
+    }
+    CloseHandle(f->h);
+    f->h = INVALID_HANDLE_VALUE;
+#else
+    if (fsync(f->fd) != 0) {
+        int e = errno;
+        rc = rdm_fail(err, e == ENOSPC || e == EDQUOT ? RDM_ERR_DISK_FULL : RDM_ERR_IO,
+                      "cannot flush %s to disk: %s", f->path, strerror(e));
+        plat_wabort(f);
+        return rc;
+    }
+    if (close(f->fd) != 0) {
+        f->fd = -1;
+        rc = rdm_fail(err, RDM_ERR_IO, "cannot close %s: %s", f->path, strerror(errno));
+        remove(f->tmp);
+        wfree(f);
+        return rc;
+    }
+#endif
+    plat_fault_point("rename");
+    rc = plat_rename(f->tmp, f->path, err);
+    if (rc)
+        remove(f->tmp);
+    wfree(f);
+    return rc;
+}
+
+rdm_rc plat_fsync_dir(const char *dir, rdm_err *err)
+{
+    plat_fault_point("fsync-dir");
+#ifdef _WIN32
+    (void)dir;
+    (void)err;
+    return RDM_OK;
+#else
+    int fd = open(dir, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rdm_fail(err, RDM_ERR_IO, "cannot open directory %s: %s", dir, strerror(errno));
+    int r = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (r != 0)
+        return rdm_fail(err, RDM_ERR_IO, "cannot flush directory %s to disk: %s", dir, strerror(e));
+    return RDM_OK;
+#endif
+}
+
+rdm_rc plat_remove(const char *path, rdm_err *err)
+{
+    if (remove(path) != 0 && errno != ENOENT)
+        return rdm_fail(err, RDM_ERR_IO, "cannot delete %s: %s", path, strerror(errno));
+    return RDM_OK;
+}
+
+int plat_rmdir(const char *path)
+{
+#ifdef _WIN32
+    return _rmdir(path);
+#else
+    return rmdir(path);
+#endif
+}
+
+long long plat_free_space(const char *path)
+{
+#ifdef _WIN32
+    ULARGE_INTEGER avail;
+    if (!GetDiskFreeSpaceExA(path, &avail, NULL, NULL))
+        return -1;
+    return (long long)avail.QuadPart;
+#else
+    struct statvfs v;
+    if (statvfs(path, &v) != 0)
+        return -1;
+    return (long long)v.f_bavail * (long long)v.f_frsize;
+#endif
+}
+
+void plat_init(void)
+{
+#ifndef _WIN32
+    signal(SIGXFSZ, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+#endif
+}
+
+static long long fault_at = -2, fault_n;
+
+void plat_fault_point(const char *what)
+{
+    if (fault_at == -2) {
+        const char *e = getenv("RDM_FAULT_KILL_AT");
+        fault_at = e && *e ? atoll(e) : -1;
+    }
+    if (fault_at < 0 || ++fault_n != fault_at)
+        return;
+    if (getenv("RDM_FAULT_VERBOSE"))
+        fprintf(stderr, "rdm-agent: fault point %lld (%s): killed\n", fault_n, what);
+#ifdef _WIN32
+    TerminateProcess(GetCurrentProcess(), 137);
+#else
+    kill(getpid(), SIGKILL);
 #endif
 }

@@ -19,6 +19,14 @@
  *   plat_localtime(), plat_gmtime()  broken-down time, thread-safe
  *   plat_kind()           regular file, directory, symbolic link, other
  *   plat_listdir()        the names in a directory
+ *   plat_wopen() / plat_write() / plat_wcommit() / plat_wabort()
+ *                         a file written durably: a temporary name, fsync,
+ *                         rename, fsync of the directory
+ *   plat_fsync_dir()      make a directory's entries durable
+ *   plat_remove()         delete a file (missing is not an error)
+ *   plat_free_space()     bytes free for this user on a path's file system
+ *   plat_init()           process set-up (write errors instead of signals)
+ *   plat_fault_point()    test hook: kill this process at the Nth point
  */
 #ifndef RDM_PLAT_H
 #define RDM_PLAT_H
@@ -95,5 +103,55 @@ rdm_rc plat_rename(const char *from, const char *to, rdm_err *err);
  * order; stops at the first non-zero return and returns it. */
 rdm_rc plat_listdir(const char *dir, rdm_rc (*fn)(void *ud, const char *name, rdm_err *err),
                     void *ud, rdm_err *err);
+
+/* A file being written durably (see plat_wopen). */
+typedef struct plat_wfile plat_wfile;
+
+/* Creates (or truncates) the temporary file "<path>.tmp" for writing.
+ * Nothing appears at path until plat_wcommit(). On success the caller
+ * owns *out and ends it with plat_wcommit() or plat_wabort(). */
+rdm_rc plat_wopen(const char *path, plat_wfile **out, rdm_err *err);
+
+/* Appends n bytes (buffered). A full disk or a file-size limit is
+ * RDM_ERR_DISK_FULL naming the path, the bytes written so far and the
+ * space left. */
+rdm_rc plat_write(plat_wfile *f, const void *data, size_t n, rdm_err *err);
+
+/* Bytes appended so far. */
+unsigned long long plat_wsize(const plat_wfile *f);
+
+/* Flushes, fsyncs and closes the temporary file, renames it to its final
+ * path (replacing nothing: the target must not exist) and frees f, even on
+ * failure (then the temporary file is removed). The caller fsyncs the
+ * directory (plat_fsync_dir) once for all the files it commits there. */
+rdm_rc plat_wcommit(plat_wfile *f, rdm_err *err);
+
+/* Closes and removes the temporary file; frees f. NULL is allowed. */
+void plat_wabort(plat_wfile *f);
+
+/* fsyncs a directory so that renames and creations in it survive a power
+ * cut (Windows: nothing to do, MoveFileEx is write-through). */
+rdm_rc plat_fsync_dir(const char *dir, rdm_err *err);
+
+/* Deletes a file; a missing one is not an error. */
+rdm_rc plat_remove(const char *path, rdm_err *err);
+
+/* Deletes an empty directory; returns 0 on success. */
+int plat_rmdir(const char *path);
+
+/* Bytes available to this user on the file system holding path, or -1. */
+long long plat_free_space(const char *path);
+
+/* Process set-up, once at start: a file-size limit makes writes fail with
+ * an error instead of killing the process (SIGXFSZ), and a closed pipe
+ * too (SIGPIPE). */
+void plat_init(void);
+
+/* Fault injection for crash tests: when the environment variable
+ * RDM_FAULT_KILL_AT is N, the Nth call in this process kills it at once
+ * (SIGKILL; TerminateProcess on Windows), as a power cut would, after
+ * printing what to stderr when RDM_FAULT_VERBOSE is set. Otherwise a
+ * counter increment. */
+void plat_fault_point(const char *what);
 
 #endif

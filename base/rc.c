@@ -50,6 +50,8 @@ const char *rdm_rc_name(rdm_rc rc)
         return "not-found";
     case RDM_ERR_INTERNAL:
         return "internal";
+    case RDM_ERR_DISK_FULL:
+        return "disk-full";
     }
     return "unknown";
 }

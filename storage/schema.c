@@ -207,7 +207,31 @@ static const char m5_postgres[] =
     "  log_time_us INTEGER NOT NULL,\n"
     "  PRIMARY KEY(model, log_id)) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {m1_stages, m2_network, m3_locks, m4_staging, m5_postgres};
+static const char m6_export[] =
+    /* what an export sub-stage covers: the changes of one model of its
+     * entity, (lo_chg, lo_rid) exclusive to (hi_chg, hi_rid) inclusive, in
+     * the order of the staged rows' change numbers (export.c) */
+    "ALTER TABLE export_substage ADD COLUMN model TEXT;\n"
+    "ALTER TABLE export_substage ADD COLUMN lo_chg INTEGER;\n"
+    "ALTER TABLE export_substage ADD COLUMN lo_rid INTEGER;\n"
+    "ALTER TABLE export_substage ADD COLUMN hi_chg INTEGER;\n"
+    "ALTER TABLE export_substage ADD COLUMN hi_rid INTEGER;\n"
+    "ALTER TABLE export_substage ADD COLUMN created INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE export_substage ADD COLUMN updated INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE export_substage ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE export_substage ADD COLUMN retry_of INTEGER REFERENCES export_substage(id);\n"
+    /* how far each entity's export has read each of its models */
+    "CREATE TABLE export_cursor(\n"
+    "  entity TEXT NOT NULL,\n"
+    "  model TEXT NOT NULL,\n"
+    "  chg INTEGER NOT NULL,\n"
+    "  rid INTEGER NOT NULL,\n"
+    "  PRIMARY KEY(entity, model)) WITHOUT ROWID;\n"
+    /* attachment paths are relative to the data directory, '/'-separated */
+    "CREATE UNIQUE INDEX attachment_path ON attachment(path);\n";
+
+static const char *const migrations[] = {m1_stages, m2_network, m3_locks,
+                                         m4_staging, m5_postgres, m6_export};
 
 int schema_latest(void)
 {

@@ -1,0 +1,53 @@
+/* cmd_export.c - `rdm-agent export [--entities A,B]`. */
+#include "cli.h"
+#include "export.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
+{
+    const char *list = NULL;
+    profile p = {0};
+    store *st = NULL;
+    unsigned char *sel = NULL;
+    export_stats s;
+    rdm_rc rc;
+
+    for (int i = 1; i < ctx->argc; i++) {
+        const char *a = ctx->argv[i];
+        if (strcmp(a, "--entities") == 0 && i + 1 < ctx->argc)
+            list = ctx->argv[++i];
+        else if (strncmp(a, "--entities=", 11) == 0)
+            list = a + 11;
+        else
+            return rdm_fail(err, RDM_ERR_USAGE,
+                            "usage: rdm-agent export [--entities A,B] (got '%s')", a);
+    }
+    if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)))
+        goto out;
+    if (!(sel = malloc((size_t)p.nentities + 1))) {
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = export_entities(&p, list ? list : cfg_str(&ctx->cfg, CFG_TRANSFER_ENTITIES),
+                              list ? "--entities" : "[rdm_transfer_task] ENTITIES", sel, err)))
+        goto out;
+    if ((rc = cli_open_store(ctx, &st, NULL, err)))
+        goto out;
+    rc = export_run(st, &p, &ctx->cfg, cfg_str(&ctx->cfg, CFG_DATA_DIR), sel, &s, err);
+    if (s.stage_id)
+        printf("export stage %lld: %d entit%s, %d sub-stage(s), %d file(s), %llu bytes: %lld "
+               "created, %lld updated, %lld deleted%s\n",
+               s.stage_id, s.entities, s.entities == 1 ? "y" : "ies", s.substages, s.files, s.bytes,
+               s.created, s.updated, s.deleted, rc ? " (with errors, see above)" : "");
+    if (s.orphans)
+        printf("export: %lld file(s) of an interrupted run deleted (never registered)\n",
+               s.orphans);
+out:
+    free(sel);
+    store_close(st);
+    profile_free(&p);
+    return rc;
+}

@@ -1,0 +1,882 @@
+/* export.c - see export.h. */
+#include "export.h"
+#include "../base/buf.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+#include "../storage/lock.h"
+#include "../storage/staging.h"
+#include "efft.h"
+#include "import.h"
+#include "sha256.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+enum { OP_CREATE = 1, OP_UPDATE = 2, OP_DELETE = 3 };
+static const char *const op_name[] = {"", "create", "update", "delete"};
+
+#define SQL_MAX (1u << 20)
+
+/* ---- choosing entities ---- */
+
+rdm_rc export_entities(const profile *p, const char *list, const char *what, unsigned char *sel,
+                       rdm_err *err)
+{
+    const char *s = list ? list : "";
+    int any = 0;
+    memset(sel, 0, (size_t)p->nentities);
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',')
+            s++;
+        const char *b = s;
+        while (*s && *s != ',')
+            s++;
+        const char *e = s;
+        while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+            e--;
+        if (e == b)
+            continue;
+        int found = -1;
+        for (int i = 0; i < p->nentities; i++)
+            if (strlen(p->entities[i].key) == (size_t)(e - b) &&
+                memcmp(p->entities[i].key, b, (size_t)(e - b)) == 0)
+                found = i;
+        if (found < 0) {
+            char known[2048];
+            size_t o = 0;
+            known[0] = '\0';
+            for (int i = 0; i < p->nentities && o + 1 < sizeof known; i++) {
+                int w = snprintf(known + o, sizeof known - o, "%s%s", i ? ", " : "",
+                                 p->entities[i].key);
+                if (w < 0)
+                    break;
+                o += (size_t)w;
+            }
+            return rdm_fail(err, RDM_ERR_USAGE, "%s: unknown entity '%.*s'; the profile has: %s",
+                            what, (int)(e - b), b, known);
+        }
+        sel[found] = 1;
+        any = 1;
+    }
+    if (!any)
+        memset(sel, 1, (size_t)p->nentities);
+    return RDM_OK;
+}
+
+/* ---- one run ---- */
+
+typedef struct file_out {
+    plat_wfile *f;
+    sha256_ctx sha;
+    char rel[512]; /* path relative to the data directory, '/'-separated */
+    long long records;
+} file_out;
+
+typedef struct exp {
+    store *st; /* writes: sub-stages, attachments, cursors, state */
+    store *rd; /* reads: the entity's select over temporary views */
+    const profile *p;
+    const rdm_config *cfg;
+    const char *data_dir;
+    const char *prefix;
+    long long stage, upto, now;
+    int limit;
+    export_stats *out;
+    /* per entity */
+    const prof_entity *e;
+    efft_writer w;
+    rdm_buf hdr, cap, pk, sql;
+    sqlite3_stmt *q_state, *q_state_put, *q_state_del, *q_sel;
+    char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
+    /* per sub-stage */
+    long long sub;
+    file_out files[4];
+    long long n_op[4];
+} exp;
+
+static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
+{
+    if (sqlite3_prepare_v3(store_db(st), sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "preparing an export statement");
+    return RDM_OK;
+}
+
+static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...) RDM_PRINTF(2, 3);
+
+/* Appends formatted SQL (names are profile identifiers: [a-z_][a-z0-9_]*
+ * or [A-Z][A-Z0-9_]*, checked by the loader, and always double-quoted). */
+static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...)
+{
+    char tmp[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof tmp)
+        return RDM_ERR_RANGE;
+    return buf_adds(b, tmp);
+}
+
+static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
+
+static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof sql)
+        return rdm_fail(err, RDM_ERR_INTERNAL, "export statement too long");
+    return store_exec(st, sql, err);
+}
+
+/* Captures what the ЕФТТ writer emits (the header, then "\n" + one line). */
+static rdm_rc capture(void *ud, const char *data, size_t len, rdm_err *err)
+{
+    if (buf_add((rdm_buf *)ud, data, len))
+        return rdm_fail(err, RDM_ERR_NOMEM, "a record is larger than the writer's limit");
+    return RDM_OK;
+}
+
+static uint64_t fnv64(const char *s, size_t n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+static rdm_rc abs_path(const exp *x, const char *rel, char *buf, size_t n, rdm_err *err)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof tmp, "%s", rel);
+    if (PLAT_SEP != '/')
+        for (char *c = tmp; *c; c++)
+            if (*c == '/')
+                *c = PLAT_SEP;
+    if (plat_join(x->data_dir, tmp, buf, n))
+        return rdm_fail(err, RDM_ERR_CONFIG, "[agent] DATA_DIR is too long");
+    return RDM_OK;
+}
+
+/* Abandons the sub-stage's files: temporary ones and renamed ones alike. */
+static void drop_files(exp *x)
+{
+    for (int op = 1; op <= 3; op++) {
+        file_out *fo = &x->files[op];
+        if (fo->f) {
+            plat_wabort(fo->f);
+            fo->f = NULL;
+        } else if (fo->rel[0]) {
+            char path[4096];
+            rdm_err e2;
+            if (!abs_path(x, fo->rel, path, sizeof path, &e2))
+                plat_remove(path, &e2);
+        }
+        fo->rel[0] = '\0';
+        fo->records = 0;
+    }
+}
+
+/* Appends one formatted line (in x->cap: "\n" + fields) to the op's file,
+ * creating the file with the header first. */
+static rdm_rc put_line(exp *x, int op, rdm_err *err)
+{
+    file_out *fo = &x->files[op];
+    rdm_rc rc;
+    if (!fo->f) {
+        char path[4096];
+        snprintf(fo->rel, sizeof fo->rel, "%s/%06lld.%s.rdm_%s.csv", x->dir_rel, x->sub,
+                 op_name[op], x->e->table);
+        if ((rc = abs_path(x, fo->rel, path, sizeof path, err)) ||
+            (rc = plat_wopen(path, &fo->f, err))) {
+            fo->rel[0] = '\0';
+            return rc;
+        }
+        sha256_init(&fo->sha);
+        sha256_update(&fo->sha, x->hdr.p, x->hdr.len);
+        if ((rc = plat_write(fo->f, x->hdr.p, x->hdr.len, err)))
+            return rc;
+    }
+    sha256_update(&fo->sha, x->cap.p, x->cap.len);
+    fo->records++;
+    x->n_op[op]++;
+    return plat_write(fo->f, x->cap.p, x->cap.len, err);
+}
+
+/* The record key: the primary-key values as selected, joined by U+001F. */
+static rdm_rc record_pk(exp *x, const efft_val *v, rdm_err *err)
+{
+    buf_reset(&x->pk);
+    for (int k = 0; k < x->e->npk; k++) {
+        efft_val f = v[x->e->pk[k]];
+        if ((k && buf_addc(&x->pk, '\x1f')) || (f.s && buf_add(&x->pk, f.s, f.len)))
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    if (!x->pk.p && buf_addc(&x->pk, '\0'))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    return RDM_OK;
+}
+
+/* What was last exported under the key: RDM_OK with *h and *sub, or
+ * RDM_ERR_NOT_FOUND. */
+static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
+{
+    sqlite3_stmt *s = x->q_state;
+    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    rdm_rc rc = RDM_ERR_NOT_FOUND;
+    if (r == SQLITE_ROW) {
+        *h = sqlite3_column_int64(s, 0);
+        *sub = sqlite3_column_int64(s, 1);
+        rc = RDM_OK;
+        r = sqlite3_step(s);
+    }
+    sqlite3_reset(s);
+    if (r != SQLITE_DONE)
+        return store_fail(x->st, err, "reading the exported records");
+    return rc;
+}
+
+static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
+{
+    sqlite3_stmt *s = x->q_state_put;
+    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, h);
+    sqlite3_bind_int64(s, 3, x->sub);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
+}
+
+static rdm_rc state_del(exp *x, rdm_err *err)
+{
+    sqlite3_stmt *s = x->q_state_del;
+    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported deletion");
+}
+
+/* Runs the entity's select with the window on live rows (gone = 0) or on
+ * deleted rows (gone = 1), writing each record where it belongs. */
+static rdm_rc pass(exp *x, int gone, rdm_err *err)
+{
+    const prof_entity *e = x->e;
+    efft_val v[1024];
+    sqlite3_stmt *s = x->q_sel;
+    rdm_rc rc = RDM_OK;
+    int r;
+
+    if ((rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = %d", gone)))
+        return rc;
+    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
+        x->out->rows++;
+        for (int i = 0; i < e->nfields; i++) {
+            v[i].s = (const char *)sqlite3_column_text(s, i);
+            v[i].len = (size_t)sqlite3_column_bytes(s, i);
+        }
+        if ((rc = record_pk(x, v, err)))
+            break;
+        int64_t h_old = 0;
+        long long sub_old = 0;
+        rc = state_get(x, &h_old, &sub_old, err);
+        if (rc && rc != RDM_ERR_NOT_FOUND)
+            break;
+        int known = rc == RDM_OK;
+        rc = RDM_OK;
+        if (gone && (!known || sub_old == x->sub))
+            continue; /* never exported, or still selected from a live row */
+        if (!gone && known && sub_old == x->sub) {
+            char key[256];
+            snprintf(key, sizeof key, "%.*s", (int)(x->pk.len > 200 ? 200 : x->pk.len), x->pk.p);
+            for (char *c = key; *c; c++)
+                if (*c == '\x1f')
+                    *c = ',';
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "entity %s: its select returns the record key (%s) twice in one "
+                          "chunk; the primary key must identify one record: fix the profile's "
+                          "select or primary_key",
+                          e->key, key);
+            break;
+        }
+        buf_reset(&x->cap);
+        if ((rc = efft_record(&x->w, v, err)))
+            break;
+        int64_t h = (int64_t)fnv64(x->cap.p, x->cap.len);
+        if (gone) {
+            if ((rc = put_line(x, OP_DELETE, err)) || (rc = state_del(x, err)))
+                break;
+            continue;
+        }
+        if (known && h == h_old) {
+            rc = state_put(x, h, err); /* mark it selected live in this chunk */
+            if (rc)
+                break;
+            continue;
+        }
+        if ((rc = put_line(x, known ? OP_UPDATE : OP_CREATE, err)) || (rc = state_put(x, h, err)))
+            break;
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = store_fail(x->rd, err, "selecting the entity's records");
+    x->out->fullscan_steps += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* Sets up the temporary views for entity e driven by model `drive`: the
+ * driving model through the window on its changed rows, the others whole
+ * (deleted rows too while the deleted rows of the window are selected). */
+static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
+{
+    const prof_entity *e = x->e;
+    rdm_rc rc = RDM_OK;
+    for (int i = 0; i < e->nmodels && !rc; i++) {
+        const prof_model *m = profile_model(x->p, e->models[i]);
+        buf_reset(&x->sql);
+        rc = sqlf(&x->sql, "DROP VIEW IF EXISTS temp.\"%s\"; CREATE TEMP VIEW \"%s\" AS SELECT ",
+                  m->name, m->name);
+        for (int c = 0; c < m->ncols && !rc; c++)
+            rc = sqlf(&x->sql, "%ss.\"%s\" AS \"%s\"", c ? ", " : "", m->cols[c].name,
+                      m->cols[c].name);
+        if (!rc && m == drive)
+            rc = sqlf(&x->sql,
+                      " FROM main.\"rdm:stg:%s\" s, temp.\"rdm:win\" w WHERE (s.\"rdm:chg\", "
+                      "s.rowid) > (w.lc, w.lr) AND (s.\"rdm:chg\", s.rowid) <= (w.hc, w.hr) AND "
+                      "(s.\"rdm:op\" = 3) = w.del",
+                      m->name);
+        else if (!rc)
+            rc = sqlf(&x->sql,
+                      " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:op\" != 3 OR (SELECT del FROM "
+                      "temp.\"rdm:win\")",
+                      m->name);
+        if (rc)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building the export views");
+        rc = store_exec(x->rd, x->sql.p, err);
+    }
+    if (rc)
+        return rc;
+    sqlite3_finalize(x->q_sel);
+    x->q_sel = NULL;
+    if (sqlite3_prepare_v3(store_db(x->rd), e->select, -1, SQLITE_PREPARE_PERSISTENT, &x->q_sel,
+                           NULL) != SQLITE_OK)
+        return store_fail(x->rd, err, "preparing the entity's select");
+    if (sqlite3_column_count(x->q_sel) != e->nfields)
+        return rdm_fail(err, RDM_ERR_CONFIG, "entity %s: its select returns %d columns, not %d",
+                        e->key, sqlite3_column_count(x->q_sel), e->nfields);
+    return RDM_OK;
+}
+
+static void cursor_get(exp *x, const char *model, long long *chg, long long *rid)
+{
+    sqlite3_stmt *s = NULL;
+    *chg = *rid = 0;
+    if (sqlite3_prepare_v2(store_db(x->st),
+                           "SELECT chg, rid FROM export_cursor WHERE entity = ? AND model = ?", -1,
+                           &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            *chg = sqlite3_column_int64(s, 0);
+            *rid = sqlite3_column_int64(s, 1);
+        }
+    }
+    sqlite3_finalize(s);
+}
+
+/* The end of the next chunk of model's changes after (lc, lr): RDM_OK and
+ * (*hc, *hr), or RDM_ERR_NOT_FOUND when nothing waits. */
+static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, long long *hc,
+                        long long *hr, rdm_err *err)
+{
+    rdm_rc rc = RDM_ERR_NOT_FOUND;
+    for (int last = 0; last < 2 && rc == RDM_ERR_NOT_FOUND; last++) {
+        sqlite3_stmt *s = NULL;
+        buf_reset(&x->sql);
+        if (sqlf(&x->sql,
+                 "SELECT \"rdm:chg\", rowid FROM main.\"rdm:stg:%s\" WHERE (\"rdm:chg\", rowid) > "
+                 "(?1, ?2) AND \"rdm:chg\" <= ?3 ORDER BY \"rdm:chg\" %s, rowid %s LIMIT 1 "
+                 "OFFSET ?4",
+                 model, last ? "DESC" : "", last ? "DESC" : ""))
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        if (sqlite3_prepare_v2(store_db(x->st), x->sql.p, -1, &s, NULL))
+            return store_fail(x->st, err, "finding the next chunk of changes");
+        sqlite3_bind_int64(s, 1, lc);
+        sqlite3_bind_int64(s, 2, lr);
+        sqlite3_bind_int64(s, 3, x->upto);
+        sqlite3_bind_int64(s, 4, last ? 0 : x->limit - 1);
+        int r = sqlite3_step(s);
+        if (r == SQLITE_ROW) {
+            *hc = sqlite3_column_int64(s, 0);
+            *hr = sqlite3_column_int64(s, 1);
+            rc = RDM_OK;
+        } else if (r != SQLITE_DONE) {
+            rc = store_fail(x->st, err, "finding the next chunk of changes");
+        }
+        sqlite3_finalize(s);
+    }
+    return rc;
+}
+
+/* Records a FAILED sub-stage in its own transaction. */
+static void fail_sub(exp *x, const char *model, long long lc, long long lr, long long hc,
+                     long long hr, long long retry_of, const char *msg)
+{
+    sqlite3_stmt *s = NULL;
+    rdm_err e2;
+    long long now = (long long)time(NULL);
+    store_rollback(x->st);
+    if (store_begin(x->st, &e2))
+        return;
+    if (!sqlite3_prepare_v2(store_db(x->st),
+                            "INSERT INTO export_substage(stage_id, entity, status, started_at, "
+                            "ended_at, error, model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) "
+                            "VALUES (?, ?, 'FAILED', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            -1, &s, NULL)) {
+        sqlite3_bind_int64(s, 1, x->stage);
+        sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, x->now);
+        sqlite3_bind_int64(s, 4, now);
+        sqlite3_bind_text(s, 5, msg, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 7, lc);
+        sqlite3_bind_int64(s, 8, lr);
+        sqlite3_bind_int64(s, 9, hc);
+        sqlite3_bind_int64(s, 10, hr);
+        if (retry_of)
+            sqlite3_bind_int64(s, 11, retry_of);
+        sqlite3_step(s);
+    }
+    sqlite3_finalize(s);
+    if (store_commit(x->st, &e2))
+        store_rollback(x->st);
+}
+
+static long long last_failed(exp *x, const char *model, long long lc, long long lr)
+{
+    sqlite3_stmt *s = NULL;
+    long long id = 0;
+    if (sqlite3_prepare_v2(store_db(x->st),
+                           "SELECT max(id) FROM export_substage WHERE entity = ? AND model = ? "
+                           "AND lo_chg = ? AND lo_rid = ? AND status = 'FAILED'",
+                           -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, lc);
+        sqlite3_bind_int64(s, 4, lr);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            id = sqlite3_column_int64(s, 0);
+    }
+    sqlite3_finalize(s);
+    return id;
+}
+
+/* Commits the sub-stage: makes its files durable, then registers them
+ * with the sub-stage's state and the cursor in the open transaction. */
+static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    int files = 0;
+    long long now = (long long)time(NULL);
+    char hex[4][SHA256_HEX];
+    unsigned long long size[4] = {0};
+
+    for (int op = 1; op <= 3 && !rc; op++) {
+        file_out *fo = &x->files[op];
+        if (!fo->f)
+            continue;
+        size[op] = plat_wsize(fo->f);
+        sha256_hex(&fo->sha, hex[op]);
+        rc = plat_wcommit(fo->f, err);
+        fo->f = NULL;
+        if (rc)
+            fo->rel[0] = '\0'; /* plat_wcommit removed it */
+        files++;
+    }
+    if (!rc && files) {
+        char dir[4096];
+        rc = abs_path(x, x->dir_rel, dir, sizeof dir, err);
+        if (!rc)
+            rc = plat_fsync_dir(dir, err);
+    }
+    for (int op = 1; op <= 3 && !rc; op++) {
+        file_out *fo = &x->files[op];
+        if (!fo->rel[0])
+            continue;
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(store_db(x->st),
+                               "INSERT INTO attachment(substage_id, path, operation, size, "
+                               "sha256, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               -1, &s, NULL)) {
+            rc = store_fail(x->st, err, "registering an export file");
+            break;
+        }
+        sqlite3_bind_int64(s, 1, x->sub);
+        sqlite3_bind_text(s, 2, fo->rel, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 3, op);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)size[op]);
+        sqlite3_bind_text(s, 5, hex[op], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 6, now);
+        sqlite3_bind_int64(s, 7, now);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = store_fail(x->st, err, "registering an export file");
+        sqlite3_finalize(s);
+        x->out->bytes += size[op];
+    }
+    long long recs = x->n_op[1] + x->n_op[2] + x->n_op[3];
+    if (!rc)
+        rc = exec_f(x->st, err,
+                    "UPDATE export_substage SET status = '%s', records = %lld, created = %lld, "
+                    "updated = %lld, deleted = %lld, hi_chg = %lld, hi_rid = %lld, ended_at = "
+                    "%lld WHERE id = %lld",
+                    files ? "READY_FOR_EXPORT" : "FINISHED", recs, x->n_op[1], x->n_op[2],
+                    x->n_op[3], hc, hr, now, x->sub);
+    if (!rc) {
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(store_db(x->st),
+                               "INSERT INTO export_cursor(entity, model, chg, rid) VALUES (?, ?, "
+                               "?, ?) ON CONFLICT(entity, model) DO UPDATE SET chg = "
+                               "excluded.chg, rid = excluded.rid",
+                               -1, &s, NULL))
+            return store_fail(x->st, err, "saving the export position");
+        sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, hc);
+        sqlite3_bind_int64(s, 4, hr);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            rc = store_fail(x->st, err, "saving the export position");
+        sqlite3_finalize(s);
+    }
+    if (!rc) {
+        plat_fault_point("commit");
+        rc = store_commit(x->st, err);
+        plat_fault_point("committed");
+    }
+    if (!rc) {
+        x->out->files += files;
+        x->out->created += x->n_op[1];
+        x->out->updated += x->n_op[2];
+        x->out->deleted += x->n_op[3];
+        x->out->substages++;
+        for (int op = 1; op <= 3; op++)
+            x->files[op].rel[0] = '\0';
+    }
+    return rc;
+}
+
+/* Exports the changes of one model of the entity, chunk by chunk. */
+static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
+{
+    rdm_rc rc;
+    if ((rc = views(x, m, err)))
+        return rc;
+    for (;;) {
+        long long lc, lr, hc = 0, hr = 0;
+        cursor_get(x, m->name, &lc, &lr);
+        rc = chunk_end(x, m->name, lc, lr, &hc, &hr, err);
+        if (rc == RDM_ERR_NOT_FOUND)
+            return RDM_OK;
+        if (rc)
+            return rc;
+        long long retry_of = last_failed(x, m->name, lc, lr);
+        memset(x->n_op, 0, sizeof x->n_op);
+        if ((rc = store_begin(x->st, err)))
+            return rc;
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(store_db(x->st),
+                               "INSERT INTO export_substage(stage_id, entity, status, started_at, "
+                               "model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) VALUES (?, ?, "
+                               "'IN_PROGRESS', ?, ?, ?, ?, ?, ?, ?)",
+                               -1, &s, NULL)) {
+            rc = store_fail(x->st, err, "creating an export sub-stage");
+            store_rollback(x->st);
+            return rc;
+        }
+        sqlite3_bind_int64(s, 1, x->stage);
+        sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, (long long)time(NULL));
+        sqlite3_bind_text(s, 4, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, lc);
+        sqlite3_bind_int64(s, 6, lr);
+        sqlite3_bind_int64(s, 7, hc);
+        sqlite3_bind_int64(s, 8, hr);
+        if (retry_of)
+            sqlite3_bind_int64(s, 9, retry_of);
+        int r = sqlite3_step(s);
+        sqlite3_finalize(s);
+        if (r != SQLITE_DONE) {
+            rc = store_fail(x->st, err, "creating an export sub-stage");
+            store_rollback(x->st);
+            return rc;
+        }
+        x->sub = sqlite3_last_insert_rowid(store_db(x->st));
+        if (!(rc = exec_f(x->rd, err,
+                          "UPDATE temp.\"rdm:win\" SET lc = %lld, lr = %lld, hc = %lld, hr = %lld",
+                          lc, lr, hc, hr)) &&
+            !(rc = pass(x, 0, err)) && !(rc = pass(x, 1, err)))
+            rc = finish_sub(x, m->name, hc, hr, err);
+        if (rc) {
+            drop_files(x);
+            char msg[RDM_ERR_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            fail_sub(x, m->name, lc, lr, hc, hr, retry_of, msg);
+            return rc;
+        }
+    }
+}
+
+static void entity_end(exp *x)
+{
+    sqlite3_finalize(x->q_state);
+    sqlite3_finalize(x->q_state_put);
+    sqlite3_finalize(x->q_state_del);
+    sqlite3_finalize(x->q_sel);
+    x->q_state = x->q_state_put = x->q_state_del = x->q_sel = NULL;
+    efft_end(&x->w);
+    memset(&x->w, 0, sizeof x->w);
+}
+
+static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
+{
+    const char *cols[IMPORT_MAX_COLS];
+    int integer[IMPORT_MAX_COLS];
+    char date[48], sql[512];
+    struct tm tm;
+    rdm_rc rc = RDM_OK;
+
+    x->e = e;
+    /* every model's staged table exists (a model never collected is empty) */
+    for (int i = 0; i < e->nmodels && !rc; i++) {
+        stg_model sm;
+        const prof_model *m = profile_model(x->p, e->models[i]);
+        if (!(rc = import_stg_model(m, cols, integer, &sm, err)))
+            rc = stg_model_ensure(x->st, &sm, err);
+    }
+    if (rc)
+        return rc;
+    snprintf(sql, sizeof sql,
+             "CREATE TABLE IF NOT EXISTS main.\"rdm:ent:%s\"(pk TEXT PRIMARY KEY, h INTEGER NOT "
+             "NULL, sub INTEGER NOT NULL) WITHOUT ROWID",
+             e->key);
+    if ((rc = store_exec(x->st, sql, err)))
+        return rc;
+    snprintf(sql, sizeof sql, "SELECT h, sub FROM main.\"rdm:ent:%s\" WHERE pk = ?", e->key);
+    if ((rc = prep(x->st, sql, &x->q_state, err)))
+        goto out;
+    snprintf(sql, sizeof sql,
+             "INSERT OR REPLACE INTO main.\"rdm:ent:%s\"(pk, h, sub) VALUES (?, ?, ?)", e->key);
+    if ((rc = prep(x->st, sql, &x->q_state_put, err)))
+        goto out;
+    snprintf(sql, sizeof sql, "DELETE FROM main.\"rdm:ent:%s\" WHERE pk = ?", e->key);
+    if ((rc = prep(x->st, sql, &x->q_state_del, err)))
+        goto out;
+
+    buf_reset(&x->hdr);
+    if ((rc = efft_begin(&x->w, e, x->prefix, capture, &x->hdr, err)))
+        goto out;
+    x->w.ud = &x->cap; /* records go to the capture buffer, one by one */
+
+    plat_localtime((time_t)x->now, &tm);
+    snprintf(date, sizeof date, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    snprintf(x->dir_rel, sizeof x->dir_rel, "export/%s/%s", date, e->key);
+    char dir[4096];
+    if ((rc = abs_path(x, x->dir_rel, dir, sizeof dir, err)) || (rc = plat_mkdirs(dir, err)))
+        goto out;
+    /* the new folders' entries themselves */
+    for (int up = 0; up < 2 && !rc; up++) {
+        char parent[4096];
+        if (plat_dirname(dir, parent, sizeof parent) == 0)
+            rc = plat_fsync_dir(parent, err);
+        snprintf(dir, sizeof dir, "%s", parent);
+    }
+    for (int i = 0; i < e->nmodels && !rc; i++)
+        rc = drive_model(x, profile_model(x->p, e->models[i]), err);
+out:
+    entity_end(x);
+    return rc;
+}
+
+/* ---- start of a run: what a killed run left ---- */
+
+typedef struct sweep {
+    exp *x;
+    char rel[1024];
+    int depth;
+} sweep;
+
+/* Deletes files under export/ that no attachment names (a run killed
+ * between rename and commit, or a temporary file). */
+static rdm_rc sweep_fn(void *ud, const char *name, rdm_err *err)
+{
+    sweep *w = ud;
+    exp *x = w->x;
+    size_t keep = strlen(w->rel);
+    char path[4096];
+    rdm_rc rc = RDM_OK;
+
+    if (keep + strlen(name) + 2 >= sizeof w->rel)
+        return RDM_OK;
+    snprintf(w->rel + keep, sizeof w->rel - keep, "/%s", name);
+    if ((rc = abs_path(x, w->rel, path, sizeof path, err)))
+        goto out;
+    plat_kind_t k = plat_kind(path, NULL);
+    if (k == PLAT_DIR && w->depth < 3) {
+        w->depth++;
+        rc = plat_listdir(path, sweep_fn, w, err);
+        w->depth--;
+        if (!rc && w->depth > 0)
+            plat_rmdir(path); /* only succeeds when empty */
+    } else if (k == PLAT_FILE) {
+        sqlite3_stmt *s = NULL;
+        int known = 0;
+        if (sqlite3_prepare_v2(store_db(x->st), "SELECT 1 FROM attachment WHERE path = ?", -1, &s,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_text(s, 1, w->rel, -1, SQLITE_STATIC);
+            known = sqlite3_step(s) == SQLITE_ROW;
+        }
+        sqlite3_finalize(s);
+        if (!known) {
+            log_info("export: deleting %s, written by an interrupted run and never registered",
+                     path);
+            if (!(rc = plat_remove(path, err)))
+                x->out->orphans++;
+        }
+    }
+out:
+    w->rel[keep] = '\0';
+    return rc;
+}
+
+static rdm_rc recover(exp *x, rdm_err *err)
+{
+    rdm_rc rc;
+    char dir[4096];
+    if ((rc = store_begin(x->st, err)) ||
+        (rc = exec_f(x->st, err,
+                     "UPDATE export_substage SET status = 'FAILED', ended_at = %lld, error = "
+                     "'interrupted: the agent stopped during this sub-stage; its records are "
+                     "exported again' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                     x->now)) ||
+        (rc = exec_f(x->st, err,
+                     "UPDATE export_stage SET status = 'FAILED', ended_at = %lld, error = "
+                     "'interrupted: the agent stopped during this stage; the next run resumed "
+                     "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                     x->now)) ||
+        (rc = store_commit(x->st, err))) {
+        store_rollback(x->st);
+        return rc;
+    }
+    if ((rc = abs_path(x, "export", dir, sizeof dir, err)))
+        return rc;
+    if (plat_kind(dir, NULL) != PLAT_DIR)
+        return RDM_OK;
+    sweep w = {x, "export", 0};
+    return plat_listdir(dir, sweep_fn, &w, err);
+}
+
+rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char *data_dir,
+                  const unsigned char *sel, export_stats *out, rdm_err *err)
+{
+    exp x;
+    rdm_rc rc, first = RDM_OK;
+    rdm_err e1;
+
+    memset(out, 0, sizeof *out);
+    memset(&x, 0, sizeof x);
+    x.st = st;
+    x.p = p;
+    x.cfg = cfg;
+    x.data_dir = data_dir;
+    x.prefix = cfg_str(cfg, CFG_EXPORT_ENTITY_ID_PREFIX);
+    x.limit = (int)cfg_int(cfg, CFG_EXPORT_CHUNK_SIZE);
+    x.out = out;
+    x.now = (long long)time(NULL);
+    buf_init(&x.hdr, 1u << 20);
+    buf_init(&x.cap, 1u << 26);
+    buf_init(&x.pk, 1u << 20);
+    buf_init(&x.sql, SQL_MAX);
+
+    if ((rc =
+             store_lock_acquire(st, "export", cfg_int(cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS), err)))
+        goto free;
+    if ((rc = recover(&x, err)))
+        goto unlock;
+    /* the reading connection, where the temporary views live */
+    if ((rc = store_open(store_path(st), 0, 5000, &x.rd, NULL, err)) ||
+        (rc = store_exec(x.rd,
+                         "CREATE TEMP TABLE \"rdm:win\"(lc INTEGER, lr INTEGER, hc INTEGER, hr "
+                         "INTEGER, del INTEGER); INSERT INTO temp.\"rdm:win\" VALUES (0, 0, 0, 0, "
+                         "0)",
+                         err)))
+        goto unlock;
+    {
+        sqlite3_stmt *s = NULL;
+        if (sqlite3_prepare_v2(store_db(st), "SELECT value FROM counter WHERE name = 'change'", -1,
+                               &s, NULL) == SQLITE_OK &&
+            sqlite3_step(s) == SQLITE_ROW)
+            x.upto = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+    }
+    if ((rc = store_begin(st, err)) ||
+        (rc = exec_f(st, err,
+                     "INSERT INTO export_stage(status, started_at) VALUES ('IN_PROGRESS', %lld)",
+                     x.now))) {
+        store_rollback(st);
+        goto unlock;
+    }
+    x.stage = out->stage_id = sqlite3_last_insert_rowid(store_db(st));
+    if ((rc = store_commit(st, err)))
+        goto unlock;
+    /* Commits need not reach the platter one by one: a sub-stage whose
+     * commit a power cut takes back leaves unregistered files, deleted at
+     * the next start, and is exported again. Uploads commit with
+     * synchronous=FULL before sending, which makes everything before
+     * durable too (the WAL is written in order). */
+    store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
+    for (int i = 0; i < p->nentities; i++) {
+        if (!sel[i])
+            continue;
+        out->entities++;
+        if ((rc = export_entity(&x, &p->entities[i], &e1))) {
+            out->failed++;
+            log_error("export of %s failed: %s", p->entities[i].key, e1.msg);
+            if (!first) {
+                first = rc;
+                *err = e1;
+            }
+        }
+    }
+    rc = first;
+    store_exec(st, "PRAGMA synchronous=FULL", NULL);
+    {
+        rdm_err e2;
+        if (exec_f(st, &e2,
+                   "UPDATE export_stage SET status = '%s', ended_at = %lld, error = %s WHERE id "
+                   "= %lld",
+                   rc ? "FAILED" : "FINISHED", (long long)time(NULL),
+                   rc ? "(SELECT error FROM export_substage WHERE stage_id = export_stage.id AND "
+                        "status = 'FAILED' ORDER BY id LIMIT 1)"
+                      : "NULL",
+                   x.stage) &&
+            !rc) {
+            rc = RDM_ERR_STORE;
+            *err = e2;
+        }
+    }
+unlock:
+    store_close(x.rd);
+    store_lock_release(st, "export", NULL);
+free:
+    buf_free(&x.hdr);
+    buf_free(&x.cap);
+    buf_free(&x.pk);
+    buf_free(&x.sql);
+    return rc;
+}
