@@ -42,6 +42,14 @@ rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
                "created, %lld updated, %lld deleted%s\n",
                s.stage_id, s.entities, s.entities == 1 ? "y" : "ies", s.substages, s.files, s.bytes,
                s.created, s.updated, s.deleted, rc ? " (with errors, see above)" : "");
+    if (s.stage_id)
+        printf("export: %lld record(s) read from the staged models, %lld full-scan step(s)\n",
+               s.rows, s.fullscan_steps);
+    if (rc && s.failed)
+        rdm_fail(err, rc,
+                 "the export of %d of %d entit%s failed (see above); the next run retries "
+                 "them from the same changes",
+                 s.failed, s.entities, s.entities == 1 ? "y" : "ies");
     if (s.orphans)
         printf("export: %lld file(s) of an interrupted run deleted (never registered)\n",
                s.orphans);

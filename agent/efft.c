@@ -47,7 +47,7 @@ int efft_utf8_valid(const char *s, size_t n, size_t *bad)
 {
     const unsigned char *u = (const unsigned char *)s;
     size_t i = 0;
-    unsigned long cp;
+    unsigned long cp = 0;
     while (i < n) {
         if (u[i] < 0x80) {
             i++;
@@ -292,7 +292,7 @@ static rdm_rc convert_type(const prof_field *f, efft_val v, rdm_buf *scratch, ch
         }
         /* copy runs of kept bytes; drop control code points */
         while (i < n) {
-            unsigned long cp;
+            unsigned long cp = 0;
             size_t l = u[i] < 0x80 ? (cp = u[i], 1) : utf8_next(u + i, n - i, &cp);
             if (efft_is_control(cp)) {
                 if (run && (rc = buf_add(scratch, s + i - run, run)))

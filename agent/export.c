@@ -75,6 +75,17 @@ typedef struct file_out {
     long long records;
 } file_out;
 
+/* A block of records handed from the exporting thread to the writer:
+ * per record, the operation (1 byte), then per field a 4-byte length
+ * (UINT32_MAX = NULL) and the bytes. */
+typedef struct blk {
+    size_t len, cap;
+    char *p;
+} blk;
+
+#define NBLK     16
+#define BLK_SIZE (32u * 1024)
+
 typedef struct exp {
     store *st; /* writes: sub-stages, attachments, cursors, state */
     store *rd; /* reads: the entity's select over temporary views */
@@ -93,8 +104,19 @@ typedef struct exp {
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
     /* per sub-stage */
     long long sub;
-    file_out files[4];
     long long n_op[4];
+    /* The writer thread formats records, hashes and writes the files while
+     * the exporting thread reads the store. The exporting thread touches
+     * what follows only while the writer is idle (between chunks). */
+    plat_thread *thr;
+    plat_chan *full, *empty, *done;
+    blk blks[NBLK], *cur;
+    blk m_end, m_abort, m_quit; /* markers */
+    file_out files[4];
+    rdm_rc wrc; /* the writer's result for the chunk, and why */
+    rdm_err werr;
+    unsigned long long size[4];
+    char hex[4][SHA256_HEX];
 } exp;
 
 static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
@@ -140,16 +162,6 @@ static rdm_rc capture(void *ud, const char *data, size_t len, rdm_err *err)
     if (buf_add((rdm_buf *)ud, data, len))
         return rdm_fail(err, RDM_ERR_NOMEM, "a record is larger than the writer's limit");
     return RDM_OK;
-}
-
-static uint64_t fnv64(const char *s, size_t n)
-{
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 0x100000001b3ULL;
-    }
-    return h;
 }
 
 static rdm_rc abs_path(const exp *x, const char *rel, char *buf, size_t n, rdm_err *err)
@@ -206,7 +218,6 @@ static rdm_rc put_line(exp *x, int op, rdm_err *err)
     }
     sha256_update(&fo->sha, x->cap.p, x->cap.len);
     fo->records++;
-    x->n_op[op]++;
     return plat_write(fo->f, x->cap.p, x->cap.len, err);
 }
 
@@ -244,6 +255,8 @@ static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
     return rc;
 }
 
+/* Records the key as exported with hash h by this sub-stage (which also
+ * marks it selected live in this chunk). */
 static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state_put;
@@ -264,8 +277,59 @@ static rdm_rc state_del(exp *x, rdm_err *err)
     return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported deletion");
 }
 
+/* Hash of a record's values as selected (what decides UPDATE or nothing). */
+static int64_t values_hash(const efft_val *v, int n)
+{
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (int i = 0; i < n; i++) {
+        h ^= v[i].s ? 1u : 2u;
+        h *= 0x100000001b3ULL;
+        for (size_t k = 0; v[i].s && k < v[i].len; k++) {
+            h ^= (unsigned char)v[i].s[k];
+            h *= 0x100000001b3ULL;
+        }
+        h ^= 0xFF;
+        h *= 0x100000001b3ULL;
+    }
+    return (int64_t)h;
+}
+
+/* Queues one record for the writer. */
+static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
+{
+    size_t need = 1;
+    for (int i = 0; i < x->e->nfields; i++)
+        need += 4 + (v[i].s ? v[i].len : 0);
+    blk *b = x->cur;
+    if (b->len + need > b->cap && b->len) {
+        plat_chan_put(x->full, b);
+        b = x->cur = plat_chan_get(x->empty);
+    }
+    if (need > b->cap) {
+        char *np = realloc(b->p, need);
+        if (!np)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory for a record of %zu bytes", need);
+        b->p = np;
+        b->cap = need;
+    }
+    char *o = b->p + b->len;
+    *o++ = (char)op;
+    for (int i = 0; i < x->e->nfields; i++) {
+        uint32_t n = v[i].s ? (uint32_t)v[i].len : UINT32_MAX;
+        memcpy(o, &n, 4);
+        o += 4;
+        if (v[i].s) {
+            memcpy(o, v[i].s, v[i].len);
+            o += v[i].len;
+        }
+    }
+    b->len += need;
+    x->n_op[op]++;
+    return RDM_OK;
+}
+
 /* Runs the entity's select with the window on live rows (gone = 0) or on
- * deleted rows (gone = 1), writing each record where it belongs. */
+ * deleted rows (gone = 1), queueing each record where it belongs. */
 static rdm_rc pass(exp *x, int gone, rdm_err *err)
 {
     const prof_entity *e = x->e;
@@ -284,16 +348,21 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         }
         if ((rc = record_pk(x, v, err)))
             break;
-        int64_t h_old = 0;
+        int64_t h_old = 0, h = gone ? 0 : values_hash(v, e->nfields);
         long long sub_old = 0;
         rc = state_get(x, &h_old, &sub_old, err);
         if (rc && rc != RDM_ERR_NOT_FOUND)
             break;
         int known = rc == RDM_OK;
         rc = RDM_OK;
-        if (gone && (!known || sub_old == x->sub))
-            continue; /* never exported, or still selected from a live row */
-        if (!gone && known && sub_old == x->sub) {
+        if (gone) {
+            if (!known || sub_old == x->sub)
+                continue; /* never exported, or still selected from a live row */
+            if ((rc = emit(x, OP_DELETE, v, err)) || (rc = state_del(x, err)))
+                break;
+            continue;
+        }
+        if (known && sub_old == x->sub) {
             char key[256];
             snprintf(key, sizeof key, "%.*s", (int)(x->pk.len > 200 ? 200 : x->pk.len), x->pk.p);
             for (char *c = key; *c; c++)
@@ -306,22 +375,8 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
                           e->key, key);
             break;
         }
-        buf_reset(&x->cap);
-        if ((rc = efft_record(&x->w, v, err)))
-            break;
-        int64_t h = (int64_t)fnv64(x->cap.p, x->cap.len);
-        if (gone) {
-            if ((rc = put_line(x, OP_DELETE, err)) || (rc = state_del(x, err)))
-                break;
-            continue;
-        }
-        if (known && h == h_old) {
-            rc = state_put(x, h, err); /* mark it selected live in this chunk */
-            if (rc)
-                break;
-            continue;
-        }
-        if ((rc = put_line(x, known ? OP_UPDATE : OP_CREATE, err)) || (rc = state_put(x, h, err)))
+        if ((!(known && h == h_old) && (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err))) ||
+            (rc = state_put(x, h, err)))
             break;
     }
     if (!rc && r != SQLITE_DONE)
@@ -329,6 +384,102 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     x->out->fullscan_steps += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     sqlite3_reset(s);
     return rc;
+}
+
+/* ---- the writer thread ---- */
+
+/* Formats and writes the records of one block. */
+static rdm_rc write_block(exp *x, blk *b, rdm_err *err)
+{
+    efft_val v[1024];
+    const char *p = b->p, *end = b->p + b->len;
+    rdm_rc rc = RDM_OK;
+    while (p < end && !rc) {
+        int op = *p++;
+        for (int i = 0; i < x->e->nfields; i++) {
+            uint32_t n;
+            memcpy(&n, p, 4);
+            p += 4;
+            if (n == UINT32_MAX) {
+                v[i].s = NULL;
+                v[i].len = 0;
+            } else {
+                v[i].s = p;
+                v[i].len = n;
+                p += n;
+            }
+        }
+        buf_reset(&x->cap);
+        if (!(rc = efft_record(&x->w, v, err)))
+            rc = put_line(x, op, err);
+    }
+    return rc;
+}
+
+/* Makes the chunk's files durable under their names. */
+static rdm_rc commit_files(exp *x, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    int files = 0;
+    for (int op = 1; op <= 3 && !rc; op++) {
+        file_out *fo = &x->files[op];
+        if (!fo->f)
+            continue;
+        x->size[op] = plat_wsize(fo->f);
+        sha256_hex(&fo->sha, x->hex[op]);
+        rc = plat_wcommit(fo->f, err);
+        fo->f = NULL;
+        if (rc)
+            fo->rel[0] = '\0'; /* plat_wcommit removed it */
+        files++;
+    }
+    if (!rc && files) {
+        char dir[4096];
+        rc = abs_path(x, x->dir_rel, dir, sizeof dir, err);
+        if (!rc)
+            rc = plat_fsync_dir(dir, err);
+    }
+    return rc;
+}
+
+static void *writer(void *arg)
+{
+    exp *x = arg;
+    for (;;) {
+        blk *b = plat_chan_get(x->full);
+        if (b == &x->m_quit)
+            return NULL;
+        if (b == &x->m_end || b == &x->m_abort) {
+            if (b == &x->m_end && !x->wrc)
+                x->wrc = commit_files(x, &x->werr);
+            if (b == &x->m_abort || x->wrc)
+                drop_files(x);
+            plat_chan_put(x->done, b);
+            continue;
+        }
+        if (!x->wrc)
+            x->wrc = write_block(x, b, &x->werr);
+        b->len = 0;
+        plat_chan_put(x->empty, b);
+    }
+}
+
+/* Hands the chunk's last records to the writer with the marker (m_end:
+ * make the files durable; m_abort: drop them) and waits until it is done.
+ * Returns the writer's result (its message in err). */
+static rdm_rc writer_sync(exp *x, blk *marker, rdm_err *err)
+{
+    if (marker == &x->m_abort)
+        x->cur->len = 0;
+    if (x->cur->len) {
+        plat_chan_put(x->full, x->cur);
+        x->cur = plat_chan_get(x->empty);
+    }
+    plat_chan_put(x->full, marker);
+    plat_chan_get(x->done);
+    if (x->wrc && marker == &x->m_end)
+        *err = x->werr;
+    return marker == &x->m_end ? x->wrc : RDM_OK;
 }
 
 /* Sets up the temporary views for entity e driven by model `drive`: the
@@ -347,10 +498,14 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
             rc = sqlf(&x->sql, "%ss.\"%s\" AS \"%s\"", c ? ", " : "", m->cols[c].name,
                       m->cols[c].name);
         if (!rc && m == drive)
+            /* scalar subqueries, not a join with the window: the planner
+             * then reads the change-number index between the bounds */
             rc = sqlf(&x->sql,
-                      " FROM main.\"rdm:stg:%s\" s, temp.\"rdm:win\" w WHERE (s.\"rdm:chg\", "
-                      "s.rowid) > (w.lc, w.lr) AND (s.\"rdm:chg\", s.rowid) <= (w.hc, w.hr) AND "
-                      "(s.\"rdm:op\" = 3) = w.del",
+                      " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:chg\" BETWEEN (SELECT lc FROM "
+                      "temp.\"rdm:win\") AND (SELECT hc FROM temp.\"rdm:win\") AND "
+                      "(s.\"rdm:chg\", s.rowid) > (SELECT lc, lr FROM temp.\"rdm:win\") AND "
+                      "(s.\"rdm:chg\", s.rowid) <= (SELECT hc, hr FROM temp.\"rdm:win\") AND "
+                      "(s.\"rdm:op\" = 3) = (SELECT del FROM temp.\"rdm:win\")",
                       m->name);
         else if (!rc)
             rc = sqlf(&x->sql,
@@ -478,34 +633,16 @@ static long long last_failed(exp *x, const char *model, long long lc, long long 
     return id;
 }
 
-/* Commits the sub-stage: makes its files durable, then registers them
- * with the sub-stage's state and the cursor in the open transaction. */
+/* Commits the sub-stage: has the writer make its files durable, then
+ * registers them with the sub-stage's state and the cursor in the open
+ * transaction. */
 static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, rdm_err *err)
 {
-    rdm_rc rc = RDM_OK;
-    int files = 0;
     long long now = (long long)time(NULL);
-    char hex[4][SHA256_HEX];
-    unsigned long long size[4] = {0};
-
-    for (int op = 1; op <= 3 && !rc; op++) {
-        file_out *fo = &x->files[op];
-        if (!fo->f)
-            continue;
-        size[op] = plat_wsize(fo->f);
-        sha256_hex(&fo->sha, hex[op]);
-        rc = plat_wcommit(fo->f, err);
-        fo->f = NULL;
-        if (rc)
-            fo->rel[0] = '\0'; /* plat_wcommit removed it */
-        files++;
-    }
-    if (!rc && files) {
-        char dir[4096];
-        rc = abs_path(x, x->dir_rel, dir, sizeof dir, err);
-        if (!rc)
-            rc = plat_fsync_dir(dir, err);
-    }
+    rdm_rc rc = writer_sync(x, &x->m_end, err);
+    int files = 0;
+    for (int op = 1; op <= 3; op++)
+        files += x->files[op].rel[0] != '\0';
     for (int op = 1; op <= 3 && !rc; op++) {
         file_out *fo = &x->files[op];
         if (!fo->rel[0])
@@ -521,14 +658,14 @@ static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, 
         sqlite3_bind_int64(s, 1, x->sub);
         sqlite3_bind_text(s, 2, fo->rel, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 3, op);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)size[op]);
-        sqlite3_bind_text(s, 5, hex[op], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)x->size[op]);
+        sqlite3_bind_text(s, 5, x->hex[op], -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, now);
         sqlite3_bind_int64(s, 7, now);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = store_fail(x->st, err, "registering an export file");
         sqlite3_finalize(s);
-        x->out->bytes += size[op];
+        x->out->bytes += x->size[op];
     }
     long long recs = x->n_op[1] + x->n_op[2] + x->n_op[3];
     if (!rc)
@@ -587,6 +724,7 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
             return rc;
         long long retry_of = last_failed(x, m->name, lc, lr);
         memset(x->n_op, 0, sizeof x->n_op);
+        x->wrc = RDM_OK; /* the writer is idle */
         if ((rc = store_begin(x->st, err)))
             return rc;
         sqlite3_stmt *s = NULL;
@@ -623,7 +761,8 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
             !(rc = pass(x, 0, err)) && !(rc = pass(x, 1, err)))
             rc = finish_sub(x, m->name, hc, hr, err);
         if (rc) {
-            drop_files(x);
+            writer_sync(x, &x->m_abort, err); /* drops what it was writing */
+            drop_files(x);                    /* and what it had renamed */
             char msg[RDM_ERR_MAX];
             snprintf(msg, sizeof msg, "%s", err->msg);
             fail_sub(x, m->name, lc, lr, hc, hr, retry_of, msg);
@@ -803,6 +942,21 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
     buf_init(&x.pk, 1u << 20);
     buf_init(&x.sql, SQL_MAX);
 
+    if ((rc = plat_chan_new(NBLK + 1, &x.full, err)) || (rc = plat_chan_new(NBLK, &x.empty, err)) ||
+        (rc = plat_chan_new(1, &x.done, err)))
+        goto free;
+    for (int i = 0; i < NBLK; i++) {
+        if (!(x.blks[i].p = malloc(BLK_SIZE))) {
+            rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+            goto free;
+        }
+        x.blks[i].cap = BLK_SIZE;
+        if (i)
+            plat_chan_put(x.empty, &x.blks[i]);
+    }
+    x.cur = &x.blks[0];
+    if ((rc = plat_thread_start(&x.thr, writer, &x, err)))
+        goto free;
     if ((rc =
              store_lock_acquire(st, "export", cfg_int(cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS), err)))
         goto free;
@@ -874,6 +1028,15 @@ unlock:
     store_close(x.rd);
     store_lock_release(st, "export", NULL);
 free:
+    if (x.thr) {
+        plat_chan_put(x.full, &x.m_quit);
+        plat_thread_join(x.thr);
+    }
+    plat_chan_free(x.full);
+    plat_chan_free(x.empty);
+    plat_chan_free(x.done);
+    for (int i = 0; i < NBLK; i++)
+        free(x.blks[i].p);
     buf_free(&x.hdr);
     buf_free(&x.cap);
     buf_free(&x.pk);

@@ -5,6 +5,7 @@
 #include "plat.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -600,4 +601,88 @@ void plat_fault_point(const char *what)
 #else
     kill(getpid(), SIGKILL);
 #endif
+}
+
+/* ---- threads (POSIX threads; mingw-w64 provides them as winpthreads) ---- */
+
+struct plat_thread {
+    pthread_t t;
+};
+
+rdm_rc plat_thread_start(plat_thread **out, void *(*fn)(void *), void *arg, rdm_err *err)
+{
+    plat_thread *t = malloc(sizeof *t);
+    *out = NULL;
+    if (!t)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    int e = pthread_create(&t->t, NULL, fn, arg);
+    if (e) {
+        free(t);
+        return rdm_fail(err, RDM_ERR_IO, "cannot start a thread: %s", strerror(e));
+    }
+    *out = t;
+    return RDM_OK;
+}
+
+void plat_thread_join(plat_thread *t)
+{
+    if (!t)
+        return;
+    pthread_join(t->t, NULL);
+    free(t);
+}
+
+struct plat_chan {
+    pthread_mutex_t mu;
+    pthread_cond_t not_empty, not_full;
+    int cap, head, n;
+    void *items[];
+};
+
+rdm_rc plat_chan_new(int cap, plat_chan **out, rdm_err *err)
+{
+    plat_chan *c = calloc(1, sizeof *c + (size_t)cap * sizeof(void *));
+    *out = NULL;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    c->cap = cap;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_cond_init(&c->not_empty, NULL);
+    pthread_cond_init(&c->not_full, NULL);
+    *out = c;
+    return RDM_OK;
+}
+
+void plat_chan_put(plat_chan *c, void *item)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->n == c->cap)
+        pthread_cond_wait(&c->not_full, &c->mu);
+    c->items[(c->head + c->n) % c->cap] = item;
+    c->n++;
+    pthread_cond_signal(&c->not_empty);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void *plat_chan_get(plat_chan *c)
+{
+    pthread_mutex_lock(&c->mu);
+    while (c->n == 0)
+        pthread_cond_wait(&c->not_empty, &c->mu);
+    void *item = c->items[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->n--;
+    pthread_cond_signal(&c->not_full);
+    pthread_mutex_unlock(&c->mu);
+    return item;
+}
+
+void plat_chan_free(plat_chan *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_destroy(&c->mu);
+    pthread_cond_destroy(&c->not_empty);
+    pthread_cond_destroy(&c->not_full);
+    free(c);
 }

@@ -27,6 +27,8 @@
  *   plat_free_space()     bytes free for this user on a path's file system
  *   plat_init()           process set-up (write errors instead of signals)
  *   plat_fault_point()    test hook: kill this process at the Nth point
+ *   plat_thread_start() / plat_thread_join()   a worker thread
+ *   plat_chan_*()         a bounded queue of pointers between two threads
  */
 #ifndef RDM_PLAT_H
 #define RDM_PLAT_H
@@ -153,5 +155,19 @@ void plat_init(void);
  * printing what to stderr when RDM_FAULT_VERBOSE is set. Otherwise a
  * counter increment. */
 void plat_fault_point(const char *what);
+
+/* A worker thread running fn(arg). */
+typedef struct plat_thread plat_thread;
+rdm_rc plat_thread_start(plat_thread **out, void *(*fn)(void *), void *arg, rdm_err *err);
+/* Waits for the thread to return and frees it. */
+void plat_thread_join(plat_thread *t);
+
+/* A bounded FIFO of pointers: put blocks while it holds cap items, get
+ * blocks while it is empty. Safe between any number of threads. */
+typedef struct plat_chan plat_chan;
+rdm_rc plat_chan_new(int cap, plat_chan **out, rdm_err *err);
+void plat_chan_put(plat_chan *c, void *item);
+void *plat_chan_get(plat_chan *c);
+void plat_chan_free(plat_chan *c);
 
 #endif

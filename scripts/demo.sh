@@ -5,9 +5,10 @@
 # directory is build/demo.
 #
 # What runs today: init (store created and checked), config check, import of
-# the shipped sample bundle (conf/sample) and collect (staged changes). The
-# rest of the pipeline (export, upload to the local emulator: `transfer`) is
-# not built yet; the demo says so instead of pretending.
+# the shipped sample bundle (conf/sample), collect (staged changes) and
+# export (ЕФТТ files under build/demo/data/export). The rest of the pipeline
+# (upload to the local emulator: `transfer`) is not built yet; the demo says
+# so instead of pretending.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -27,13 +28,14 @@ echo "== rdm-agent init";    "$agent" --config rdm-agent.ini init
 echo "== rdm-agent config check"; "$agent" --config rdm-agent.ini config check
 echo "== rdm-agent import $sample"; "$agent" --config rdm-agent.ini import "$sample"
 echo "== rdm-agent collect"; "$agent" --config rdm-agent.ini collect
+echo "== rdm-agent export"; "$agent" --config rdm-agent.ini export
 echo "== rdm-agent transfer"
 set +e
 "$agent" --config rdm-agent.ini transfer
 rc=$?
 set -e
 if [ $rc -eq 2 ]; then
-  echo "demo: export and upload (transfer) are not built yet in this version; the demo stops here."
+  echo "demo: upload (transfer) is not built yet in this version; the demo stops here."
   exit 0
 fi
 exit $rc

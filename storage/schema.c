@@ -230,7 +230,7 @@ static const char m6_export[] =
     /* attachment paths are relative to the data directory, '/'-separated */
     "CREATE UNIQUE INDEX attachment_path ON attachment(path);\n";
 
-static const char *const migrations[] = {m1_stages, m2_network, m3_locks,
+static const char *const migrations[] = {m1_stages,  m2_network,  m3_locks,
                                          m4_staging, m5_postgres, m6_export};
 
 int schema_latest(void)

@@ -188,8 +188,10 @@ rdm_rc store_open(const char *path, int flags, int busy_ms, store **out, int *fr
     }
     strcpy(st->path, path);
     st->busy_ms = busy_ms;
+    /* a connection is used by one thread at a time: no per-call mutex */
     rc = sqlite3_open_v2(path, &st->db,
-                         SQLITE_OPEN_READWRITE | (flags & STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                             (flags & STORE_CREATE ? SQLITE_OPEN_CREATE : 0),
                          NULL);
     if (rc != SQLITE_OK) {
         res = rdm_fail(err, RDM_ERR_STORE, "cannot open store %s: %s", path,
