@@ -294,6 +294,23 @@ static int64_t values_hash(const efft_val *v, int n)
     return (int64_t)h;
 }
 
+/* Writes n in decimal into out (at least 21 bytes); returns the length. */
+static size_t int_text(sqlite3_int64 n, char *out)
+{
+    char tmp[24];
+    size_t k = 0, len = 0;
+    unsigned long long u = n < 0 ? 0ULL - (unsigned long long)n : (unsigned long long)n;
+    do {
+        tmp[k++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (n < 0)
+        out[len++] = '-';
+    while (k)
+        out[len++] = tmp[--k];
+    return len;
+}
+
 /* Queues one record for the writer. */
 static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
 {
@@ -340,9 +357,15 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
 
     if ((rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = %d", gone)))
         return rc;
+    char nums[1024][24]; /* integers as text, without SQLite's conversion */
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         x->out->rows++;
         for (int i = 0; i < e->nfields; i++) {
+            if (sqlite3_column_type(s, i) == SQLITE_INTEGER) {
+                v[i].s = nums[i];
+                v[i].len = int_text(sqlite3_column_int64(s, i), nums[i]);
+                continue;
+            }
             v[i].s = (const char *)sqlite3_column_text(s, i);
             v[i].len = (size_t)sqlite3_column_bytes(s, i);
         }
