@@ -102,6 +102,7 @@ typedef struct exp {
     rdm_buf hdr, cap, pk, sql;
     sqlite3_stmt *q_state, *q_state_put, *q_state_del, *q_sel;
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
+    int changed;       /* the entity had changes in this run */
     /* per sub-stage */
     long long sub;
     long long n_op[4];
@@ -569,6 +570,28 @@ static void cursor_get(exp *x, const char *model, long long *chg, long long *rid
     sqlite3_finalize(s);
 }
 
+/* Saves how far the entity's export has read model (in the caller's
+ * transaction, or on its own). */
+static rdm_rc cursor_set(exp *x, const char *model, long long chg, long long rid, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    rdm_rc rc = RDM_OK;
+    if (sqlite3_prepare_v2(store_db(x->st),
+                           "INSERT INTO export_cursor(entity, model, chg, rid) VALUES (?, ?, ?, ?) "
+                           "ON CONFLICT(entity, model) DO UPDATE SET chg = excluded.chg, rid = "
+                           "excluded.rid",
+                           -1, &s, NULL))
+        return store_fail(x->st, err, "saving the export position");
+    sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, chg);
+    sqlite3_bind_int64(s, 4, rid);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store_fail(x->st, err, "saving the export position");
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* The end of the next chunk of model's changes after (lc, lr): RDM_OK and
  * (*hc, *hr), or RDM_ERR_NOT_FOUND when nothing waits. */
 static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, long long *hc,
@@ -657,8 +680,8 @@ static long long last_failed(exp *x, const char *model, long long lc, long long 
 }
 
 /* Commits the sub-stage: has the writer make its files durable, then
- * registers them with the sub-stage's state and the cursor in the open
- * transaction. */
+ * registers them with the sub-stage's state and the cursor of model (none
+ * for a reconciliation chunk: model NULL) in the open transaction. */
 static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, rdm_err *err)
 {
     long long now = (long long)time(NULL);
@@ -694,26 +717,11 @@ static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, 
     if (!rc)
         rc = exec_f(x->st, err,
                     "UPDATE export_substage SET status = '%s', records = %lld, created = %lld, "
-                    "updated = %lld, deleted = %lld, hi_chg = %lld, hi_rid = %lld, ended_at = "
-                    "%lld WHERE id = %lld",
+                    "updated = %lld, deleted = %lld, ended_at = %lld WHERE id = %lld",
                     files ? "READY_FOR_EXPORT" : "FINISHED", recs, x->n_op[1], x->n_op[2],
-                    x->n_op[3], hc, hr, now, x->sub);
-    if (!rc) {
-        sqlite3_stmt *s = NULL;
-        if (sqlite3_prepare_v2(store_db(x->st),
-                               "INSERT INTO export_cursor(entity, model, chg, rid) VALUES (?, ?, "
-                               "?, ?) ON CONFLICT(entity, model) DO UPDATE SET chg = "
-                               "excluded.chg, rid = excluded.rid",
-                               -1, &s, NULL))
-            return store_fail(x->st, err, "saving the export position");
-        sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, hc);
-        sqlite3_bind_int64(s, 4, hr);
-        if (sqlite3_step(s) != SQLITE_DONE)
-            rc = store_fail(x->st, err, "saving the export position");
-        sqlite3_finalize(s);
-    }
+                    x->n_op[3], now, x->sub);
+    if (!rc && model)
+        rc = cursor_set(x, model, hc, hr, err);
     if (!rc) {
         plat_fault_point("commit");
         rc = store_commit(x->st, err);
@@ -731,6 +739,49 @@ static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, 
     return rc;
 }
 
+/* Opens the chunk's transaction with its sub-stage row (IN_PROGRESS);
+ * model NULL: a reconciliation chunk. x->sub gets its id. */
+static rdm_rc sub_begin(exp *x, const char *model, long long lc, long long lr, long long hc,
+                        long long hr, long long retry_of, rdm_err *err)
+{
+    rdm_rc rc;
+    memset(x->n_op, 0, sizeof x->n_op);
+    x->wrc = RDM_OK; /* the writer is idle */
+    if ((rc = store_begin(x->st, err)))
+        return rc;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(store_db(x->st),
+                           "INSERT INTO export_substage(stage_id, entity, status, started_at, "
+                           "model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) VALUES (?, ?, "
+                           "'IN_PROGRESS', ?, ?, ?, ?, ?, ?, ?)",
+                           -1, &s, NULL)) {
+        rc = store_fail(x->st, err, "creating an export sub-stage");
+        store_rollback(x->st);
+        return rc;
+    }
+    sqlite3_bind_int64(s, 1, x->stage);
+    sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, (long long)time(NULL));
+    if (model) {
+        sqlite3_bind_text(s, 4, model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 5, lc);
+        sqlite3_bind_int64(s, 6, lr);
+        sqlite3_bind_int64(s, 7, hc);
+        sqlite3_bind_int64(s, 8, hr);
+    }
+    if (retry_of)
+        sqlite3_bind_int64(s, 9, retry_of);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (r != SQLITE_DONE) {
+        rc = store_fail(x->st, err, "creating an export sub-stage");
+        store_rollback(x->st);
+        return rc;
+    }
+    x->sub = sqlite3_last_insert_rowid(store_db(x->st));
+    return RDM_OK;
+}
+
 /* Exports the changes of one model of the entity, chunk by chunk. */
 static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
 {
@@ -746,38 +797,8 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
         if (rc)
             return rc;
         long long retry_of = last_failed(x, m->name, lc, lr);
-        memset(x->n_op, 0, sizeof x->n_op);
-        x->wrc = RDM_OK; /* the writer is idle */
-        if ((rc = store_begin(x->st, err)))
+        if ((rc = sub_begin(x, m->name, lc, lr, hc, hr, retry_of, err)))
             return rc;
-        sqlite3_stmt *s = NULL;
-        if (sqlite3_prepare_v2(store_db(x->st),
-                               "INSERT INTO export_substage(stage_id, entity, status, started_at, "
-                               "model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) VALUES (?, ?, "
-                               "'IN_PROGRESS', ?, ?, ?, ?, ?, ?, ?)",
-                               -1, &s, NULL)) {
-            rc = store_fail(x->st, err, "creating an export sub-stage");
-            store_rollback(x->st);
-            return rc;
-        }
-        sqlite3_bind_int64(s, 1, x->stage);
-        sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 3, (long long)time(NULL));
-        sqlite3_bind_text(s, 4, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, lc);
-        sqlite3_bind_int64(s, 6, lr);
-        sqlite3_bind_int64(s, 7, hc);
-        sqlite3_bind_int64(s, 8, hr);
-        if (retry_of)
-            sqlite3_bind_int64(s, 9, retry_of);
-        int r = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (r != SQLITE_DONE) {
-            rc = store_fail(x->st, err, "creating an export sub-stage");
-            store_rollback(x->st);
-            return rc;
-        }
-        x->sub = sqlite3_last_insert_rowid(store_db(x->st));
         if (!(rc = exec_f(x->rd, err,
                           "UPDATE temp.\"rdm:win\" SET lc = %lld, lr = %lld, hc = %lld, hr = %lld",
                           lc, lr, hc, hr)) &&
@@ -792,6 +813,114 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
             return rc;
         }
     }
+}
+
+/* Reconciliation of an entity whose select is the profile's own (joins,
+ * filters): a record can vanish from it because a live row stopped
+ * matching, which no deleted row tells. After the entity's changes are
+ * exported, the keys its select yields from the live rows are gathered in
+ * a temporary table, and every exported key not among them gets a DELETE
+ * line carrying its key fields (the other fields empty), in chunks of
+ * EXPORT_CHUNK_SIZE, each committed as a sub-stage. Costs one run of the
+ * select over the whole entity, only when the entity had changes. */
+static rdm_rc reconcile(exp *x, rdm_err *err)
+{
+    const prof_entity *e = x->e;
+    sqlite3_stmt *ins = NULL, *gone = NULL;
+    char sql[512];
+    efft_val v[1024];
+    rdm_rc rc;
+    int r;
+
+    if ((rc = views(x, NULL, err)) ||
+        (rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
+        (rc = store_exec(x->st,
+                         "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk TEXT PRIMARY KEY) "
+                         "WITHOUT ROWID; DELETE FROM temp.\"rdm:live\"",
+                         err)))
+        return rc;
+    if ((rc = prep(x->st, "INSERT OR IGNORE INTO temp.\"rdm:live\"(pk) VALUES (?)", &ins, err)))
+        goto out;
+    sqlite3_stmt *q = x->q_sel;
+    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
+        x->out->rows++;
+        for (int i = 0; i < e->nfields; i++) {
+            v[i].s = (const char *)sqlite3_column_text(q, i);
+            v[i].len = (size_t)sqlite3_column_bytes(q, i);
+        }
+        if ((rc = record_pk(x, v, err)))
+            break;
+        sqlite3_bind_text(ins, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+        int ri = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (ri != SQLITE_DONE) {
+            rc = store_fail(x->st, err, "gathering the entity's live records");
+            break;
+        }
+    }
+    if (!rc && r != SQLITE_DONE)
+        rc = store_fail(x->rd, err, "selecting the entity's records");
+    sqlite3_reset(q);
+    if (rc)
+        goto out;
+    snprintf(sql, sizeof sql,
+             "SELECT pk FROM main.\"rdm:ent:%s\" WHERE pk NOT IN (SELECT pk FROM "
+             "temp.\"rdm:live\") ORDER BY pk LIMIT %d",
+             e->key, x->limit);
+    if ((rc = prep(x->st, sql, &gone, err)))
+        goto out;
+    for (;;) {
+        /* one chunk of vanished keys; deleting them from the state moves on */
+        if ((rc = sub_begin(x, NULL, 0, 0, 0, 0, 0, err)))
+            break;
+        long n = 0;
+        while (!rc && (r = sqlite3_step(gone)) == SQLITE_ROW) {
+            const char *pk = (const char *)sqlite3_column_text(gone, 0);
+            size_t len = (size_t)sqlite3_column_bytes(gone, 0);
+            n++;
+            for (int i = 0; i < e->nfields; i++)
+                v[i].s = NULL, v[i].len = 0;
+            for (int k = 0; k < e->npk; k++) {
+                const char *sep = memchr(pk, '\x1f', len);
+                size_t l = sep ? (size_t)(sep - pk) : len;
+                v[e->pk[k]].s = pk;
+                v[e->pk[k]].len = l;
+                pk += sep ? l + 1 : l;
+                len -= sep ? l + 1 : l;
+            }
+            buf_reset(&x->pk);
+            if (buf_add(&x->pk, sqlite3_column_text(gone, 0),
+                        (size_t)sqlite3_column_bytes(gone, 0)) ||
+                buf_addc(&x->pk, '\0'))
+                rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+            x->pk.len--;
+            if (!rc && !(rc = emit(x, OP_DELETE, v, err)))
+                rc = state_del(x, err);
+        }
+        sqlite3_reset(gone);
+        if (!rc && r != SQLITE_DONE)
+            rc = store_fail(x->st, err, "finding records that left the entity's select");
+        if (!rc && n == 0) { /* nothing (more) vanished: no sub-stage */
+            writer_sync(x, &x->m_abort, err);
+            store_rollback(x->st);
+            break;
+        }
+        if (!rc)
+            rc = finish_sub(x, NULL, 0, 0, err);
+        if (rc) {
+            writer_sync(x, &x->m_abort, err);
+            drop_files(x);
+            char msg[RDM_ERR_MAX];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            fail_sub(x, NULL, 0, 0, 0, 0, 0, msg);
+            break;
+        }
+    }
+out:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(gone);
+    store_exec(x->st, "DELETE FROM temp.\"rdm:live\"", NULL);
+    return rc;
 }
 
 static void entity_end(exp *x)
@@ -860,6 +989,17 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
     }
     for (int i = 0; i < e->nmodels && !rc; i++)
         rc = drive_model(x, profile_model(x->p, e->models[i]), err);
+    if (!rc && !e->generated) {
+        /* reconciled up to which change number: the cursor of model "" */
+        long long done = 0, top = 0, c, r;
+        cursor_get(x, "", &done, &r);
+        for (int i = 0; i < e->nmodels; i++) {
+            cursor_get(x, e->models[i], &c, &r);
+            top = c > top ? c : top;
+        }
+        if (top > done && !(rc = reconcile(x, err)))
+            rc = cursor_set(x, "", top, 0, err);
+    }
 out:
     entity_end(x);
     return rc;

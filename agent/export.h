@@ -12,7 +12,8 @@
  * exported ("rdm:ent:<KEY>": record key -> hash of its line): new key
  * CREATE, other bytes UPDATE, same bytes nothing; records selected from
  * deleted rows whose key was exported and is not selected live any more
- * are DELETE.
+ * are DELETE. An entity with its own select is then reconciled: exported
+ * keys its select no longer yields from live rows are DELETE too.
  *
  * Durable order per sub-stage: files written under temporary names,
  * fsynced, renamed, the directory fsynced; then one transaction commits

@@ -596,7 +596,7 @@ static rdm_rc check_entity(const profile *p, prof_entity *e, rdm_err *err)
         snprintf(q, sizeof q, " FROM \"%s\"", m->name);
         rc = rc ? rc : append(&sel, &sl, &sc, q, err);
         if (!rc)
-            e->select = sel, sel = NULL;
+            e->select = sel, sel = NULL, e->generated = 1;
     }
     if (!rc) {
         cols_ctx cc = {e, 0};

@@ -48,6 +48,7 @@ typedef struct prof_entity {
     char **models; /* the models its records are selected from */
     int nmodels;
     char *select;   /* SQLite SELECT over the models, columns = fields */
+    int generated;  /* 1: select generated (one model, no filter: one record per row) */
     char *file;     /* the profile file that declared it, for messages */
     int file_index; /* its index in that file's "entities" */
 } prof_entity;

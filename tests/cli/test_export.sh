@@ -28,7 +28,8 @@ gen() { # round persons dir
             name = "Имя " i; if (r >= 2 && i % 7 == 0) name = name " (изм. " r ")"
             if (i % 13 == 0) name = name "\tс табуляцией и \"кавычками\""
             gsub(/"/, "\"\"", name)
-            printf "%d;\"%s\";2010-01-%02d;%d;%d.%02d;2024-01-01 10:00:%02d;%d;%03d-%03d-%03d %02d\n", i, name, i % 28 + 1, i % 2, i % 5, i % 100, i % 60, i % 5 + 1, i % 1000, i % 999, i % 998, i % 97
+            team = i % 5 + 1; if (r >= 3 && i % 17 == 0) team = 99 # no such team: leaves MEMBER
+            printf "%d;\"%s\";2010-01-%02d;%d;%d.%02d;2024-01-01 10:00:%02d;%d;%03d-%03d-%03d %02d\n", i, name, i % 28 + 1, i % 2, i % 5, i % 100, i % 60, team, i % 1000, i % 999, i % 998, i % 97
         }
         if (r >= 2) for (i = n + 1; i <= n + n / 10; i++) printf "%d;Новый %d;;;;;;\n", i, i
     }' >"$3/person.csv"
@@ -47,6 +48,8 @@ ag() { local d=$1; shift; "$AGENT" --config "$d/rdm-agent.ini" "$@"; }
 gen 1 200 "$T/r1"; gen 2 200 "$T/r2"; gen 3 200 "$T/r3"
 
 # ---- rounds: every change delivered once, files as the checker computes them
+# (round 3 moves people to a team that does not exist: their MEMBER records
+# leave the join while their rows stay live, found by the reconciliation)
 D=$T/main; setup "$D" 7
 ag "$D" import "$T/r1" >/dev/null && ag "$D" collect >/dev/null || bad "round 1 import/collect"
 out=$(ag "$D" export) && ok || bad "round 1 export: $out"
@@ -120,7 +123,7 @@ fi
 # ---- kill -9 at every fault point of an export, then rerun
 K=$T/kill
 setup "$K/ref" 9
-gen 1 60 "$K/s1"; gen 2 60 "$K/s2"
+gen 1 60 "$K/s1"; gen 3 60 "$K/s2"
 kills=0
 for r in s1 s2; do
     ag "$K/ref" import "$K/$r" >/dev/null && ag "$K/ref" collect >/dev/null || bad "kill: $r collect"
