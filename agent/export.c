@@ -101,6 +101,11 @@ typedef struct exp {
     efft_writer w;
     rdm_buf hdr, cap, pk, sql;
     sqlite3_stmt *q_state, *q_state_put, *q_state_del, *q_sel;
+    /* byrow: records are staged rows (the generated select, keyed by the
+     * model's key): the state is keyed by the row's id. fresh: the state
+     * was empty when the entity's export began, so every record is new. */
+    int byrow, fresh;
+    sqlite3_int64 rid;
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
     int changed;       /* the entity had changes in this run */
     /* per sub-stage */
@@ -238,10 +243,19 @@ static rdm_rc record_pk(exp *x, const efft_val *v, rdm_err *err)
 
 /* What was last exported under the key: RDM_OK with *h and *sub, or
  * RDM_ERR_NOT_FOUND. */
+/* Binds the record's identity (row id or key text) as parameter 1. */
+static void bind_id(exp *x, sqlite3_stmt *s)
+{
+    if (x->byrow)
+        sqlite3_bind_int64(s, 1, x->rid);
+    else
+        sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+}
+
 static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state;
-    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    bind_id(x, s);
     int r = sqlite3_step(s);
     rdm_rc rc = RDM_ERR_NOT_FOUND;
     if (r == SQLITE_ROW) {
@@ -261,7 +275,7 @@ static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
 static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state_put;
-    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    bind_id(x, s);
     sqlite3_bind_int64(s, 2, h);
     sqlite3_bind_int64(s, 3, x->sub);
     int r = sqlite3_step(s);
@@ -272,7 +286,7 @@ static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
 static rdm_rc state_del(exp *x, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state_del;
-    sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+    bind_id(x, s);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported deletion");
@@ -356,6 +370,8 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     rdm_rc rc = RDM_OK;
     int r;
 
+    if (gone && x->fresh)
+        return RDM_OK; /* nothing was exported: no record to delete */
     if ((rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = %d", gone)))
         return rc;
     char nums[1024][24]; /* integers as text, without SQLite's conversion */
@@ -370,11 +386,13 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
             v[i].s = (const char *)sqlite3_column_text(s, i);
             v[i].len = (size_t)sqlite3_column_bytes(s, i);
         }
-        if ((rc = record_pk(x, v, err)))
+        if (x->byrow)
+            x->rid = sqlite3_column_int64(s, e->nfields);
+        else if ((rc = record_pk(x, v, err)))
             break;
         int64_t h_old = 0, h = gone ? 0 : values_hash(v, e->nfields);
         long long sub_old = 0;
-        rc = state_get(x, &h_old, &sub_old, err);
+        rc = x->fresh ? RDM_ERR_NOT_FOUND : state_get(x, &h_old, &sub_old, err);
         if (rc && rc != RDM_ERR_NOT_FOUND)
             break;
         int known = rc == RDM_OK;
@@ -519,8 +537,9 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
         rc = sqlf(&x->sql, "DROP VIEW IF EXISTS temp.\"%s\"; CREATE TEMP VIEW \"%s\" AS SELECT ",
                   m->name, m->name);
         for (int c = 0; c < m->ncols && !rc; c++)
-            rc = sqlf(&x->sql, "%ss.\"%s\" AS \"%s\"", c ? ", " : "", m->cols[c].name,
-                      m->cols[c].name);
+            rc = sqlf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
+        if (!rc)
+            rc = sqlf(&x->sql, "s.rowid AS \"rdm:rid\"");
         if (!rc && m == drive)
             /* scalar subqueries, not a join with the window: the planner
              * then reads the change-number index between the bounds */
@@ -544,10 +563,21 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
         return rc;
     sqlite3_finalize(x->q_sel);
     x->q_sel = NULL;
-    if (sqlite3_prepare_v3(store_db(x->rd), e->select, -1, SQLITE_PREPARE_PERSISTENT, &x->q_sel,
-                           NULL) != SQLITE_OK)
+    const char *sel = e->select;
+    if (x->byrow) { /* the generated select, with the row's id after the fields */
+        buf_reset(&x->sql);
+        for (int i = 0; i < e->nfields && !rc; i++)
+            rc = sqlf(&x->sql, "%s\"%s\"", i ? ", " : "SELECT ", e->fields[i].name);
+        if (!rc)
+            rc = sqlf(&x->sql, ", \"rdm:rid\" FROM \"%s\"", e->models[0]);
+        if (rc)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building the export select");
+        sel = x->sql.p;
+    }
+    if (sqlite3_prepare_v3(store_db(x->rd), sel, -1, SQLITE_PREPARE_PERSISTENT, &x->q_sel, NULL) !=
+        SQLITE_OK)
         return store_fail(x->rd, err, "preparing the entity's select");
-    if (sqlite3_column_count(x->q_sel) != e->nfields)
+    if (sqlite3_column_count(x->q_sel) != e->nfields + x->byrow)
         return rdm_fail(err, RDM_ERR_CONFIG, "entity %s: its select returns %d columns, not %d",
                         e->key, sqlite3_column_count(x->q_sel), e->nfields);
     return RDM_OK;
@@ -952,22 +982,57 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
     }
     if (rc)
         return rc;
+    /* how records are identified: by staged row when the select is the
+     * generated one and the entity's key is the model's key, else by key */
+    const prof_model *m0 = profile_model(x->p, e->models[0]);
+    x->byrow = e->generated && e->npk == m0->nkey;
+    for (int k = 0; k < e->npk && x->byrow; k++) {
+        int found = 0;
+        for (int j = 0; j < m0->nkey; j++)
+            found |= strcmp(e->fields[e->pk[k]].name, m0->cols[m0->key[j]].name) == 0;
+        x->byrow = found;
+    }
+    const char *tbl = x->byrow ? "row" : "ent", *other = x->byrow ? "ent" : "row";
+    /* the other way's state, if it holds records, belongs to a profile that
+     * identified records otherwise: refuse rather than send them as new */
+    snprintf(sql, sizeof sql, "SELECT 1 FROM main.\"rdm:%s:%s\" LIMIT 1", other, e->key);
+    sqlite3_stmt *q = NULL;
+    int held = sqlite3_prepare_v2(store_db(x->st), sql, -1, &q, NULL) == SQLITE_OK &&
+               sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (held)
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "entity %s: its exported records were kept by %s, and the profile now "
+                        "identifies them by %s (its select or primary key changed); exporting "
+                        "would send every record again as new. Restore the profile, or ask "
+                        "the datamart's operator before resetting the export of this entity",
+                        e->key, x->byrow ? "record key" : "staged row",
+                        x->byrow ? "staged row" : "record key");
     snprintf(sql, sizeof sql,
-             "CREATE TABLE IF NOT EXISTS main.\"rdm:ent:%s\"(pk TEXT PRIMARY KEY, h INTEGER NOT "
-             "NULL, sub INTEGER NOT NULL) WITHOUT ROWID",
-             e->key);
+             "CREATE TABLE IF NOT EXISTS main.\"rdm:%s:%s\"(%s, h INTEGER NOT NULL, sub "
+             "INTEGER NOT NULL)%s",
+             tbl, e->key, x->byrow ? "rid INTEGER PRIMARY KEY" : "pk TEXT PRIMARY KEY",
+             x->byrow ? "" : " WITHOUT ROWID");
     if ((rc = store_exec(x->st, sql, err)))
         return rc;
-    snprintf(sql, sizeof sql, "SELECT h, sub FROM main.\"rdm:ent:%s\" WHERE pk = ?", e->key);
+    const char *id = x->byrow ? "rid" : "pk";
+    snprintf(sql, sizeof sql, "SELECT h, sub FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key,
+             id);
     if ((rc = prep(x->st, sql, &x->q_state, err)))
         goto out;
     snprintf(sql, sizeof sql,
-             "INSERT OR REPLACE INTO main.\"rdm:ent:%s\"(pk, h, sub) VALUES (?, ?, ?)", e->key);
+             "INSERT OR REPLACE INTO main.\"rdm:%s:%s\"(%s, h, sub) VALUES (?, ?, ?)", tbl, e->key,
+             id);
     if ((rc = prep(x->st, sql, &x->q_state_put, err)))
         goto out;
-    snprintf(sql, sizeof sql, "DELETE FROM main.\"rdm:ent:%s\" WHERE pk = ?", e->key);
+    snprintf(sql, sizeof sql, "DELETE FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key, id);
     if ((rc = prep(x->st, sql, &x->q_state_del, err)))
         goto out;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM main.\"rdm:%s:%s\" LIMIT 1", tbl, e->key);
+    q = NULL;
+    x->fresh = x->byrow && sqlite3_prepare_v2(store_db(x->st), sql, -1, &q, NULL) == SQLITE_OK &&
+               sqlite3_step(q) == SQLITE_DONE;
+    sqlite3_finalize(q);
 
     buf_reset(&x->hdr);
     if ((rc = efft_begin(&x->w, e, x->prefix, capture, &x->hdr, err)))
@@ -989,7 +1054,7 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
     }
     for (int i = 0; i < e->nmodels && !rc; i++)
         rc = drive_model(x, profile_model(x->p, e->models[i]), err);
-    if (!rc && !e->generated) {
+    if (!rc && !x->byrow) {
         /* reconciled up to which change number: the cursor of model "" */
         long long done = 0, top = 0, c, r;
         cursor_get(x, "", &done, &r);

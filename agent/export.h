@@ -9,8 +9,10 @@
  * one model and runs the entity's select over them (the model read
  * through a window on its changed rows, the other models whole), so the
  * cost follows the changes. Each record is compared with what was last
- * exported ("rdm:ent:<KEY>": record key -> hash of its line): new key
- * CREATE, other bytes UPDATE, same bytes nothing; records selected from
+ * exported ("rdm:row:<KEY>" by staged row for the generated select keyed
+ * like its model, else "rdm:ent:<KEY>" by record key; either holds a hash
+ * of the values): new key CREATE, other values UPDATE, same values
+ * nothing; records selected from
  * deleted rows whose key was exported and is not selected live any more
  * are DELETE. An entity with its own select is then reconciled: exported
  * keys its select no longer yields from live rows are DELETE too.
