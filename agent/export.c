@@ -75,16 +75,37 @@ typedef struct file_out {
     long long records;
 } file_out;
 
-/* A block of records handed from the exporting thread to the writer:
- * per record, the operation (1 byte), then per field a 4-byte length
- * (UINT32_MAX = NULL) and the bytes. */
+struct slot;
+
+/* What the exporting thread hands to the writer: a block of records (per
+ * record, the operation (1 byte), then per field a 4-byte length,
+ * UINT32_MAX = NULL, and the bytes), or a marker. */
+enum { BK_DATA, BK_BEGIN, BK_END, BK_ABORT, BK_QUIT };
 typedef struct blk {
+    int kind;
+    struct slot *slot; /* markers: the chunk they belong to */
     size_t len, cap;
     char *p;
 } blk;
 
 #define NBLK     16
 #define BLK_SIZE (32u * 1024)
+#define NSLOT    8 /* chunks in flight, committed together */
+
+/* One chunk (sub-stage) in flight: set by the exporting thread before its
+ * BEGIN marker, written by the writer and the syncer, read back by the
+ * exporting thread once the syncer hands it over (channels order it). */
+typedef struct slot {
+    long long sub, lc, lr, hc, hr, retry_of;
+    const char *model; /* NULL: a reconciliation chunk */
+    long long n_op[4];
+    file_out files[4];
+    unsigned long long size[4];
+    char hex[4][SHA256_HEX];
+    rdm_rc rc; /* the writer's or syncer's result, and why */
+    rdm_err err;
+    blk begin, end;
+} slot;
 
 typedef struct exp {
     store *st; /* writes: sub-stages, attachments, cursors, state */
@@ -107,23 +128,59 @@ typedef struct exp {
     int byrow, fresh;
     sqlite3_int64 rid;
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
-    int changed;       /* the entity had changes in this run */
-    /* per sub-stage */
-    long long sub;
-    long long n_op[4];
-    /* The writer thread formats records, hashes and writes the files while
-     * the exporting thread reads the store. The exporting thread touches
-     * what follows only while the writer is idle (between chunks). */
-    plat_thread *thr;
-    plat_chan *full, *empty, *done;
-    blk blks[NBLK], *cur;
-    blk m_end, m_abort, m_quit; /* markers */
-    file_out files[4];
-    rdm_rc wrc; /* the writer's result for the chunk, and why */
-    rdm_err werr;
-    unsigned long long size[4];
-    char hex[4][SHA256_HEX];
+    long long sub;     /* the chunk being read */
+    /* A pipeline of three threads: this one reads the store and decides
+     * each record's operation; the writer formats, hashes and writes the
+     * files; the syncer fsyncs and renames them. Up to NSLOT chunks are in
+     * flight in one transaction, committed once all their files are
+     * durable. The writer's buffers (w, cap, hdr) change only while no
+     * chunk is in flight. */
+    plat_thread *thr_w, *thr_s;
+    plat_chan *full, *empty, *sync, *done;
+    blk blks[NBLK], *cur, quit;
+    slot slots[NSLOT];
+    int nslot;            /* chunks in flight */
+    int txn;              /* the chunks' transaction is open */
+    slot *wslot;          /* the writer's current chunk (writer thread only) */
+    sqlite3_stmt *qc[16]; /* statements run per chunk, prepared once (cached()) */
 } exp;
+
+enum {
+    QC_CURSOR_SET,
+    QC_LAST_FAILED,
+    QC_ATTACH,
+    QC_SUB_DONE,
+    QC_SUB_NEW,
+    QC_END_A,
+    QC_END_D,
+    QC_WIN,
+    QC_DEL,
+    QC_N
+};
+
+/* Statement id, prepared on db at its first use and kept for the run; the
+ * caller ends each use with done_stmt(). NULL with err filled on failure. */
+static sqlite3_stmt *cached(exp *x, int id, store *db, const char *sql, rdm_err *err)
+{
+    if (!x->qc[id] && sqlite3_prepare_v3(store_db(db), sql, -1, SQLITE_PREPARE_PERSISTENT,
+                                         &x->qc[id], NULL) != SQLITE_OK) {
+        store_fail(db, err, "preparing an export statement");
+        return NULL;
+    }
+    return x->qc[id];
+}
+
+static void done_stmt(sqlite3_stmt *s)
+{
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+}
+
+static void uncache(exp *x, int id)
+{
+    sqlite3_finalize(x->qc[id]);
+    x->qc[id] = NULL;
+}
 
 static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
 {
@@ -183,11 +240,11 @@ static rdm_rc abs_path(const exp *x, const char *rel, char *buf, size_t n, rdm_e
     return RDM_OK;
 }
 
-/* Abandons the sub-stage's files: temporary ones and renamed ones alike. */
-static void drop_files(exp *x)
+/* Abandons a chunk's files: temporary ones and renamed ones alike. */
+static void drop_files(exp *x, slot *sl)
 {
     for (int op = 1; op <= 3; op++) {
-        file_out *fo = &x->files[op];
+        file_out *fo = &sl->files[op];
         if (fo->f) {
             plat_wabort(fo->f);
             fo->f = NULL;
@@ -204,13 +261,13 @@ static void drop_files(exp *x)
 
 /* Appends one formatted line (in x->cap: "\n" + fields) to the op's file,
  * creating the file with the header first. */
-static rdm_rc put_line(exp *x, int op, rdm_err *err)
+static rdm_rc put_line(exp *x, slot *sl, int op, rdm_err *err)
 {
-    file_out *fo = &x->files[op];
+    file_out *fo = &sl->files[op];
     rdm_rc rc;
     if (!fo->f) {
         char path[4096];
-        snprintf(fo->rel, sizeof fo->rel, "%s/%06lld.%s.rdm_%s.csv", x->dir_rel, x->sub,
+        snprintf(fo->rel, sizeof fo->rel, "%s/%06lld.%s.rdm_%s.csv", x->dir_rel, sl->sub,
                  op_name[op], x->e->table);
         if ((rc = abs_path(x, fo->rel, path, sizeof path, err)) ||
             (rc = plat_wopen(path, &fo->f, err))) {
@@ -356,7 +413,7 @@ static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
         }
     }
     b->len += need;
-    x->n_op[op]++;
+    x->slots[x->nslot - 1].n_op[op]++;
     return RDM_OK;
 }
 
@@ -372,8 +429,14 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
 
     if (gone && x->fresh)
         return RDM_OK; /* nothing was exported: no record to delete */
-    if ((rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = %d", gone)))
-        return rc;
+    sqlite3_stmt *w = cached(x, QC_DEL, x->rd, "UPDATE temp.\"rdm:win\" SET del = ?", err);
+    if (!w)
+        return RDM_ERR_STORE;
+    sqlite3_bind_int(w, 1, gone);
+    r = sqlite3_step(w);
+    done_stmt(w);
+    if (r != SQLITE_DONE)
+        return store_fail(x->rd, err, "setting the export window");
     char nums[1024][24]; /* integers as text, without SQLite's conversion */
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         x->out->rows++;
@@ -428,10 +491,10 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     return rc;
 }
 
-/* ---- the writer thread ---- */
+/* ---- the writer and the syncer ---- */
 
 /* Formats and writes the records of one block. */
-static rdm_rc write_block(exp *x, blk *b, rdm_err *err)
+static rdm_rc write_block(exp *x, slot *sl, blk *b, rdm_err *err)
 {
     efft_val v[1024];
     const char *p = b->p, *end = b->p + b->len;
@@ -453,22 +516,52 @@ static rdm_rc write_block(exp *x, blk *b, rdm_err *err)
         }
         buf_reset(&x->cap);
         if (!(rc = efft_record(&x->w, v, err)))
-            rc = put_line(x, op, err);
+            rc = put_line(x, sl, op, err);
     }
     return rc;
 }
 
-/* Makes the chunk's files durable under their names. */
-static rdm_rc commit_files(exp *x, rdm_err *err)
+static void *writer(void *arg)
+{
+    exp *x = arg;
+    for (;;) {
+        blk *b = plat_chan_get(x->full);
+        slot *sl = x->wslot;
+        switch (b->kind) {
+        case BK_QUIT:
+            plat_chan_put(x->sync, b);
+            return NULL;
+        case BK_BEGIN:
+            x->wslot = b->slot;
+            break;
+        case BK_DATA:
+            if (!sl->rc)
+                sl->rc = write_block(x, sl, b, &sl->err);
+            b->len = 0;
+            plat_chan_put(x->empty, b);
+            break;
+        default: /* BK_END, BK_ABORT: what is written goes out to the syncer */
+            for (int op = 1; op <= 3 && !sl->rc && b->kind == BK_END; op++)
+                if (sl->files[op].f)
+                    sl->rc = plat_wflush(sl->files[op].f, &sl->err);
+            if (sl->rc || b->kind == BK_ABORT)
+                drop_files(x, sl);
+            plat_chan_put(x->sync, b);
+        }
+    }
+}
+
+/* Makes a chunk's files durable under their names. */
+static rdm_rc commit_files(exp *x, slot *sl, rdm_err *err)
 {
     rdm_rc rc = RDM_OK;
     int files = 0;
     for (int op = 1; op <= 3 && !rc; op++) {
-        file_out *fo = &x->files[op];
+        file_out *fo = &sl->files[op];
         if (!fo->f)
             continue;
-        x->size[op] = plat_wsize(fo->f);
-        sha256_hex(&fo->sha, x->hex[op]);
+        sl->size[op] = plat_wsize(fo->f);
+        sha256_hex(&fo->sha, sl->hex[op]);
         rc = plat_wcommit(fo->f, err);
         fo->f = NULL;
         if (rc)
@@ -484,44 +577,33 @@ static rdm_rc commit_files(exp *x, rdm_err *err)
     return rc;
 }
 
-static void *writer(void *arg)
+static void *syncer(void *arg)
 {
     exp *x = arg;
     for (;;) {
-        blk *b = plat_chan_get(x->full);
-        if (b == &x->m_quit)
+        blk *b = plat_chan_get(x->sync);
+        if (b->kind == BK_QUIT)
             return NULL;
-        if (b == &x->m_end || b == &x->m_abort) {
-            if (b == &x->m_end && !x->wrc)
-                x->wrc = commit_files(x, &x->werr);
-            if (b == &x->m_abort || x->wrc)
-                drop_files(x);
-            plat_chan_put(x->done, b);
-            continue;
-        }
-        if (!x->wrc)
-            x->wrc = write_block(x, b, &x->werr);
-        b->len = 0;
-        plat_chan_put(x->empty, b);
+        slot *sl = b->slot;
+        if (b->kind == BK_END && !sl->rc && (sl->rc = commit_files(x, sl, &sl->err)))
+            drop_files(x, sl);
+        plat_chan_put(x->done, sl);
     }
 }
 
-/* Hands the chunk's last records to the writer with the marker (m_end:
- * make the files durable; m_abort: drop them) and waits until it is done.
- * Returns the writer's result (its message in err). */
-static rdm_rc writer_sync(exp *x, blk *marker, rdm_err *err)
+/* Ends the chunk being read: its last records and its END marker (abort:
+ * ABORT, its records dropped) go to the writer. */
+static void chunk_close(exp *x, int abort)
 {
-    if (marker == &x->m_abort)
+    slot *sl = &x->slots[x->nslot - 1];
+    if (abort)
         x->cur->len = 0;
     if (x->cur->len) {
         plat_chan_put(x->full, x->cur);
         x->cur = plat_chan_get(x->empty);
     }
-    plat_chan_put(x->full, marker);
-    plat_chan_get(x->done);
-    if (x->wrc && marker == &x->m_end)
-        *err = x->werr;
-    return marker == &x->m_end ? x->wrc : RDM_OK;
+    sl->end.kind = abort ? BK_ABORT : BK_END;
+    plat_chan_put(x->full, &sl->end);
 }
 
 /* Sets up the temporary views for entity e driven by model `drive`: the
@@ -604,21 +686,21 @@ static void cursor_get(exp *x, const char *model, long long *chg, long long *rid
  * transaction, or on its own). */
 static rdm_rc cursor_set(exp *x, const char *model, long long chg, long long rid, rdm_err *err)
 {
-    sqlite3_stmt *s = NULL;
     rdm_rc rc = RDM_OK;
-    if (sqlite3_prepare_v2(store_db(x->st),
-                           "INSERT INTO export_cursor(entity, model, chg, rid) VALUES (?, ?, ?, ?) "
-                           "ON CONFLICT(entity, model) DO UPDATE SET chg = excluded.chg, rid = "
-                           "excluded.rid",
-                           -1, &s, NULL))
-        return store_fail(x->st, err, "saving the export position");
+    sqlite3_stmt *s = cached(x, QC_CURSOR_SET, x->st,
+                             "INSERT INTO export_cursor(entity, model, chg, rid) VALUES (?, ?, ?, "
+                             "?) ON CONFLICT(entity, model) DO UPDATE SET chg = excluded.chg, rid "
+                             "= excluded.rid",
+                             err);
+    if (!s)
+        return RDM_ERR_STORE;
     sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, chg);
     sqlite3_bind_int64(s, 4, rid);
     if (sqlite3_step(s) != SQLITE_DONE)
         rc = store_fail(x->st, err, "saving the export position");
-    sqlite3_finalize(s);
+    done_stmt(s);
     return rc;
 }
 
@@ -629,7 +711,7 @@ static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, l
 {
     rdm_rc rc = RDM_ERR_NOT_FOUND;
     for (int last = 0; last < 2 && rc == RDM_ERR_NOT_FOUND; last++) {
-        sqlite3_stmt *s = NULL;
+        /* cached per model: drive_model() uncaches them */
         buf_reset(&x->sql);
         if (sqlf(&x->sql,
                  "SELECT \"rdm:chg\", rowid FROM main.\"rdm:stg:%s\" WHERE (\"rdm:chg\", rowid) > "
@@ -637,8 +719,9 @@ static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, l
                  "OFFSET ?4",
                  model, last ? "DESC" : "", last ? "DESC" : ""))
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-        if (sqlite3_prepare_v2(store_db(x->st), x->sql.p, -1, &s, NULL))
-            return store_fail(x->st, err, "finding the next chunk of changes");
+        sqlite3_stmt *s = cached(x, last ? QC_END_D : QC_END_A, x->st, x->sql.p, err);
+        if (!s)
+            return RDM_ERR_STORE;
         sqlite3_bind_int64(s, 1, lc);
         sqlite3_bind_int64(s, 2, lr);
         sqlite3_bind_int64(s, 3, x->upto);
@@ -651,15 +734,16 @@ static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, l
         } else if (r != SQLITE_DONE) {
             rc = store_fail(x->st, err, "finding the next chunk of changes");
         }
-        sqlite3_finalize(s);
+        done_stmt(s);
     }
     return rc;
 }
 
 /* Records a FAILED sub-stage in its own transaction. */
-static void fail_sub(exp *x, const char *model, long long lc, long long lr, long long hc,
-                     long long hr, long long retry_of, const char *msg)
+static void fail_sub(exp *x, const slot *sl, const char *msg)
 {
+    const char *model = sl->model;
+    long long lc = sl->lc, lr = sl->lr, hc = sl->hc, hr = sl->hr, retry_of = sl->retry_of;
     sqlite3_stmt *s = NULL;
     rdm_err e2;
     long long now = (long long)time(NULL);
@@ -692,103 +776,161 @@ static void fail_sub(exp *x, const char *model, long long lc, long long lr, long
 
 static long long last_failed(exp *x, const char *model, long long lc, long long lr)
 {
-    sqlite3_stmt *s = NULL;
     long long id = 0;
-    if (sqlite3_prepare_v2(store_db(x->st),
-                           "SELECT max(id) FROM export_substage WHERE entity = ? AND model = ? "
-                           "AND lo_chg = ? AND lo_rid = ? AND status = 'FAILED'",
-                           -1, &s, NULL) == SQLITE_OK) {
+    rdm_err e2;
+    sqlite3_stmt *s = cached(x, QC_LAST_FAILED, x->st,
+                             "SELECT max(id) FROM export_substage WHERE entity = ? AND model = ? "
+                             "AND lo_chg = ? AND lo_rid = ? AND status = 'FAILED'",
+                             &e2);
+    if (s) {
         sqlite3_bind_text(s, 1, x->e->key, -1, SQLITE_STATIC);
         sqlite3_bind_text(s, 2, model, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, lc);
         sqlite3_bind_int64(s, 4, lr);
         if (sqlite3_step(s) == SQLITE_ROW)
             id = sqlite3_column_int64(s, 0);
+        done_stmt(s);
     }
-    sqlite3_finalize(s);
     return id;
 }
 
-/* Commits the sub-stage: has the writer make its files durable, then
- * registers them with the sub-stage's state and the cursor of model (none
- * for a reconciliation chunk: model NULL) in the open transaction. */
-static rdm_rc finish_sub(exp *x, const char *model, long long hc, long long hr, rdm_err *err)
+/* Registers a chunk whose files are durable: its attachments and its
+ * sub-stage's final state, in the open transaction. */
+static rdm_rc register_chunk(exp *x, slot *sl, rdm_err *err)
 {
     long long now = (long long)time(NULL);
-    rdm_rc rc = writer_sync(x, &x->m_end, err);
+    rdm_rc rc = RDM_OK;
     int files = 0;
-    for (int op = 1; op <= 3; op++)
-        files += x->files[op].rel[0] != '\0';
     for (int op = 1; op <= 3 && !rc; op++) {
-        file_out *fo = &x->files[op];
+        file_out *fo = &sl->files[op];
         if (!fo->rel[0])
             continue;
-        sqlite3_stmt *s = NULL;
-        if (sqlite3_prepare_v2(store_db(x->st),
-                               "INSERT INTO attachment(substage_id, path, operation, size, "
-                               "sha256, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               -1, &s, NULL)) {
-            rc = store_fail(x->st, err, "registering an export file");
-            break;
-        }
-        sqlite3_bind_int64(s, 1, x->sub);
+        files++;
+        sqlite3_stmt *s = cached(x, QC_ATTACH, x->st,
+                                 "INSERT INTO attachment(substage_id, path, operation, size, "
+                                 "sha256, created_at, modified_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                 err);
+        if (!s)
+            return RDM_ERR_STORE;
+        sqlite3_bind_int64(s, 1, sl->sub);
         sqlite3_bind_text(s, 2, fo->rel, -1, SQLITE_STATIC);
         sqlite3_bind_int(s, 3, op);
-        sqlite3_bind_int64(s, 4, (sqlite3_int64)x->size[op]);
-        sqlite3_bind_text(s, 5, x->hex[op], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 4, (sqlite3_int64)sl->size[op]);
+        sqlite3_bind_text(s, 5, sl->hex[op], -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 6, now);
         sqlite3_bind_int64(s, 7, now);
         if (sqlite3_step(s) != SQLITE_DONE)
             rc = store_fail(x->st, err, "registering an export file");
-        sqlite3_finalize(s);
-        x->out->bytes += x->size[op];
+        done_stmt(s);
     }
-    long long recs = x->n_op[1] + x->n_op[2] + x->n_op[3];
-    if (!rc)
-        rc = exec_f(x->st, err,
-                    "UPDATE export_substage SET status = '%s', records = %lld, created = %lld, "
-                    "updated = %lld, deleted = %lld, ended_at = %lld WHERE id = %lld",
-                    files ? "READY_FOR_EXPORT" : "FINISHED", recs, x->n_op[1], x->n_op[2],
-                    x->n_op[3], now, x->sub);
-    if (!rc && model)
-        rc = cursor_set(x, model, hc, hr, err);
-    if (!rc) {
+    long long recs = sl->n_op[1] + sl->n_op[2] + sl->n_op[3];
+    if (rc)
+        return rc;
+    sqlite3_stmt *s = cached(x, QC_SUB_DONE, x->st,
+                             "UPDATE export_substage SET status = ?, records = ?, created = ?, "
+                             "updated = ?, deleted = ?, ended_at = ? WHERE id = ?",
+                             err);
+    if (!s)
+        return RDM_ERR_STORE;
+    sqlite3_bind_text(s, 1, files ? "READY_FOR_EXPORT" : "FINISHED", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, recs);
+    sqlite3_bind_int64(s, 3, sl->n_op[1]);
+    sqlite3_bind_int64(s, 4, sl->n_op[2]);
+    sqlite3_bind_int64(s, 5, sl->n_op[3]);
+    sqlite3_bind_int64(s, 6, now);
+    sqlite3_bind_int64(s, 7, sl->sub);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = store_fail(x->st, err, "ending an export sub-stage");
+    done_stmt(s);
+    return rc;
+}
+
+/* Waits for every chunk in flight, then either registers them all, saves
+ * the cursor and commits (RDM_OK), or, when one failed (or fail is
+ * non-zero: the exporting thread's own failure, in err, on the last one),
+ * rolls back, deletes their files and records the failed sub-stage. */
+static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err)
+{
+    rdm_rc rc = fail;
+    slot *bad = fail ? &x->slots[x->nslot - 1] : NULL;
+    for (int i = 0; i < x->nslot; i++) {
+        slot *sl = plat_chan_get(x->done);
+        if (!rc && sl->rc) {
+            rc = sl->rc;
+            *err = sl->err;
+            bad = sl;
+        }
+    }
+    for (int i = 0; i < x->nslot && !rc; i++)
+        rc = register_chunk(x, &x->slots[i], err);
+    slot *last = &x->slots[x->nslot - 1];
+    if (!rc && x->nslot && last->model)
+        rc = cursor_set(x, last->model, last->hc, last->hr, err);
+    if (!rc && x->txn) {
         plat_fault_point("commit");
         rc = store_commit(x->st, err);
         plat_fault_point("committed");
     }
     if (!rc) {
-        x->out->files += files;
-        x->out->created += x->n_op[1];
-        x->out->updated += x->n_op[2];
-        x->out->deleted += x->n_op[3];
-        x->out->substages++;
-        for (int op = 1; op <= 3; op++)
-            x->files[op].rel[0] = '\0';
+        for (int i = 0; i < x->nslot; i++) {
+            slot *sl = &x->slots[i];
+            for (int op = 1; op <= 3; op++) {
+                if (sl->files[op].rel[0]) {
+                    x->out->files++;
+                    x->out->bytes += sl->size[op];
+                }
+                sl->files[op].rel[0] = '\0';
+            }
+            x->out->created += sl->n_op[1];
+            x->out->updated += sl->n_op[2];
+            x->out->deleted += sl->n_op[3];
+            x->out->substages++;
+        }
+    } else {
+        store_rollback(x->st);
+        for (int i = 0; i < x->nslot; i++)
+            drop_files(x, &x->slots[i]);
+        if (!bad)
+            bad = last;
+        char msg[RDM_ERR_MAX];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        if (x->nslot)
+            fail_sub(x, bad, msg);
     }
+    x->nslot = 0;
+    x->txn = 0;
     return rc;
 }
 
-/* Opens the chunk's transaction with its sub-stage row (IN_PROGRESS);
- * model NULL: a reconciliation chunk. x->sub gets its id. */
-static rdm_rc sub_begin(exp *x, const char *model, long long lc, long long lr, long long hc,
-                        long long hr, long long retry_of, rdm_err *err)
+/* Starts a chunk: its sub-stage row (IN_PROGRESS) in the transaction of
+ * the chunks in flight (opened by the first), and its BEGIN marker.
+ * model NULL: a reconciliation chunk. */
+static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, long long hc,
+                         long long hr, long long retry_of, rdm_err *err)
 {
     rdm_rc rc;
-    memset(x->n_op, 0, sizeof x->n_op);
-    x->wrc = RDM_OK; /* the writer is idle */
-    if ((rc = store_begin(x->st, err)))
-        return rc;
-    sqlite3_stmt *s = NULL;
-    if (sqlite3_prepare_v2(store_db(x->st),
-                           "INSERT INTO export_substage(stage_id, entity, status, started_at, "
-                           "model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) VALUES (?, ?, "
-                           "'IN_PROGRESS', ?, ?, ?, ?, ?, ?, ?)",
-                           -1, &s, NULL)) {
-        rc = store_fail(x->st, err, "creating an export sub-stage");
-        store_rollback(x->st);
-        return rc;
+    if (!x->txn) {
+        if ((rc = store_begin(x->st, err)))
+            return rc;
+        x->txn = 1;
     }
+    slot *sl = &x->slots[x->nslot];
+    memset(sl->n_op, 0, sizeof sl->n_op);
+    for (int op = 0; op <= 3; op++) {
+        sl->files[op].f = NULL;
+        sl->files[op].rel[0] = '\0';
+        sl->files[op].records = 0;
+    }
+    sl->model = model;
+    sl->lc = lc, sl->lr = lr, sl->hc = hc, sl->hr = hr, sl->retry_of = retry_of;
+    sl->rc = RDM_OK;
+    sqlite3_stmt *s = cached(x, QC_SUB_NEW, x->st,
+                             "INSERT INTO export_substage(stage_id, entity, status, started_at, "
+                             "model, lo_chg, lo_rid, hi_chg, hi_rid, retry_of) VALUES (?, ?, "
+                             "'IN_PROGRESS', ?, ?, ?, ?, ?, ?, ?)",
+                             err);
+    if (!s)
+        return RDM_ERR_STORE;
     sqlite3_bind_int64(s, 1, x->stage);
     sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, (long long)time(NULL));
@@ -802,46 +944,74 @@ static rdm_rc sub_begin(exp *x, const char *model, long long lc, long long lr, l
     if (retry_of)
         sqlite3_bind_int64(s, 9, retry_of);
     int r = sqlite3_step(s);
-    sqlite3_finalize(s);
-    if (r != SQLITE_DONE) {
-        rc = store_fail(x->st, err, "creating an export sub-stage");
-        store_rollback(x->st);
-        return rc;
-    }
-    x->sub = sqlite3_last_insert_rowid(store_db(x->st));
+    done_stmt(s);
+    if (r != SQLITE_DONE)
+        return store_fail(x->st, err, "creating an export sub-stage");
+    x->sub = sl->sub = sqlite3_last_insert_rowid(store_db(x->st));
+    x->nslot++;
+    sl->begin.kind = BK_BEGIN;
+    plat_chan_put(x->full, &sl->begin);
     return RDM_OK;
 }
 
-/* Exports the changes of one model of the entity, chunk by chunk. */
+/* Exports the changes of one model of the entity, chunk by chunk, up to
+ * NSLOT chunks per commit. */
 static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
 {
     rdm_rc rc;
+    long long lc, lr, hc = 0, hr = 0;
+    uncache(x, QC_END_A);
+    uncache(x, QC_END_D);
     if ((rc = views(x, m, err)))
         return rc;
+    cursor_get(x, m->name, &lc, &lr);
     for (;;) {
-        long long lc, lr, hc = 0, hr = 0;
-        cursor_get(x, m->name, &lc, &lr);
         rc = chunk_end(x, m->name, lc, lr, &hc, &hr, err);
         if (rc == RDM_ERR_NOT_FOUND)
-            return RDM_OK;
-        if (rc)
-            return rc;
-        long long retry_of = last_failed(x, m->name, lc, lr);
-        if ((rc = sub_begin(x, m->name, lc, lr, hc, hr, retry_of, err)))
-            return rc;
-        if (!(rc = exec_f(x->rd, err,
-                          "UPDATE temp.\"rdm:win\" SET lc = %lld, lr = %lld, hc = %lld, hr = %lld",
-                          lc, lr, hc, hr)) &&
-            !(rc = pass(x, 0, err)) && !(rc = pass(x, 1, err)))
-            rc = finish_sub(x, m->name, hc, hr, err);
+            return x->nslot ? settle(x, RDM_OK, err) : RDM_OK;
         if (rc) {
-            writer_sync(x, &x->m_abort, err); /* drops what it was writing */
-            drop_files(x);                    /* and what it had renamed */
-            char msg[RDM_ERR_MAX];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            fail_sub(x, m->name, lc, lr, hc, hr, retry_of, msg);
+            if (x->nslot)
+                settle(x, rc, err);
             return rc;
         }
+        long long retry_of = last_failed(x, m->name, lc, lr);
+        int opened = 0;
+        if (!(rc = chunk_open(x, m->name, lc, lr, hc, hr, retry_of, err))) {
+            opened = 1;
+            sqlite3_stmt *w =
+                cached(x, QC_WIN, x->rd,
+                       "UPDATE temp.\"rdm:win\" SET lc = ?, lr = ?, hc = ?, hr = ?", err);
+            if (!w) {
+                rc = RDM_ERR_STORE;
+            } else {
+                sqlite3_bind_int64(w, 1, lc);
+                sqlite3_bind_int64(w, 2, lr);
+                sqlite3_bind_int64(w, 3, hc);
+                sqlite3_bind_int64(w, 4, hr);
+                if (sqlite3_step(w) != SQLITE_DONE)
+                    rc = store_fail(x->rd, err, "setting the export window");
+                done_stmt(w);
+            }
+            if (!rc)
+                rc = pass(x, 0, err);
+            if (!rc)
+                rc = pass(x, 1, err);
+        }
+        if (rc) {
+            if (opened)
+                chunk_close(x, 1);
+            else if (!x->nslot) {
+                store_rollback(x->st);
+                x->txn = 0;
+                return rc;
+            }
+            settle(x, rc, err);
+            return rc;
+        }
+        chunk_close(x, 0);
+        lc = hc, lr = hr;
+        if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
+            return rc;
     }
 }
 
@@ -901,8 +1071,12 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
         goto out;
     for (;;) {
         /* one chunk of vanished keys; deleting them from the state moves on */
-        if ((rc = sub_begin(x, NULL, 0, 0, 0, 0, 0, err)))
+        if ((rc = chunk_open(x, NULL, 0, 0, 0, 0, 0, err))) {
+            store_rollback(x->st);
+            x->txn = 0;
+            x->nslot = 0; /* nothing went to the writer when the row failed */
             break;
+        }
         long n = 0;
         while (!rc && (r = sqlite3_step(gone)) == SQLITE_ROW) {
             const char *pk = (const char *)sqlite3_column_text(gone, 0);
@@ -931,20 +1105,16 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
         if (!rc && r != SQLITE_DONE)
             rc = store_fail(x->st, err, "finding records that left the entity's select");
         if (!rc && n == 0) { /* nothing (more) vanished: no sub-stage */
-            writer_sync(x, &x->m_abort, err);
+            chunk_close(x, 1);
+            plat_chan_get(x->done);
             store_rollback(x->st);
+            x->nslot = 0;
+            x->txn = 0;
             break;
         }
-        if (!rc)
-            rc = finish_sub(x, NULL, 0, 0, err);
-        if (rc) {
-            writer_sync(x, &x->m_abort, err);
-            drop_files(x);
-            char msg[RDM_ERR_MAX];
-            snprintf(msg, sizeof msg, "%s", err->msg);
-            fail_sub(x, NULL, 0, 0, 0, 0, 0, msg);
+        chunk_close(x, rc != RDM_OK);
+        if ((rc = settle(x, rc, err)))
             break;
-        }
     }
 out:
     sqlite3_finalize(ins);
@@ -1170,9 +1340,15 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
     buf_init(&x.pk, 1u << 20);
     buf_init(&x.sql, SQL_MAX);
 
-    if ((rc = plat_chan_new(NBLK + 1, &x.full, err)) || (rc = plat_chan_new(NBLK, &x.empty, err)) ||
-        (rc = plat_chan_new(1, &x.done, err)))
+    if ((rc = plat_chan_new(NBLK + 2 * NSLOT + 1, &x.full, err)) ||
+        (rc = plat_chan_new(NBLK, &x.empty, err)) ||
+        (rc = plat_chan_new(NSLOT + 1, &x.sync, err)) || (rc = plat_chan_new(NSLOT, &x.done, err)))
         goto free;
+    for (int i = 0; i < NSLOT; i++) {
+        x.slots[i].begin.slot = x.slots[i].end.slot = &x.slots[i];
+        x.slots[i].begin.kind = BK_BEGIN;
+    }
+    x.quit.kind = BK_QUIT;
     for (int i = 0; i < NBLK; i++) {
         if (!(x.blks[i].p = malloc(BLK_SIZE))) {
             rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
@@ -1183,7 +1359,9 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
             plat_chan_put(x.empty, &x.blks[i]);
     }
     x.cur = &x.blks[0];
-    if ((rc = plat_thread_start(&x.thr, writer, &x, err)))
+    if ((rc = plat_thread_start(&x.thr_w, writer, &x, err)))
+        goto free;
+    if ((rc = plat_thread_start(&x.thr_s, syncer, &x, err)))
         goto free;
     if ((rc =
              store_lock_acquire(st, "export", cfg_int(cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS), err)))
@@ -1253,13 +1431,21 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
         }
     }
 unlock:
+    for (int i = 0; i < QC_N; i++)
+        uncache(&x, i);
     store_close(x.rd);
     store_lock_release(st, "export", NULL);
 free:
-    if (x.thr) {
-        plat_chan_put(x.full, &x.m_quit);
-        plat_thread_join(x.thr);
+    if (x.thr_w) {
+        plat_chan_put(x.full, &x.quit); /* the writer passes it on to the syncer */
+        plat_thread_join(x.thr_w);
+        if (!x.thr_s)
+            plat_chan_get(x.sync);
+    } else if (x.thr_s) {
+        plat_chan_put(x.sync, &x.quit);
     }
+    plat_thread_join(x.thr_s);
+    plat_chan_free(x.sync);
     plat_chan_free(x.full);
     plat_chan_free(x.empty);
     plat_chan_free(x.done);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,6 +460,11 @@ rdm_rc plat_write(plat_wfile *f, const void *data, size_t n, rdm_err *err)
     return RDM_OK;
 }
 
+rdm_rc plat_wflush(plat_wfile *f, rdm_err *err)
+{
+    return wflush(f, err);
+}
+
 unsigned long long plat_wsize(const plat_wfile *f)
 {
     return f->size;
@@ -584,18 +590,26 @@ void plat_init(void)
 #endif
 }
 
-static long long fault_at = -2, fault_n;
+static long long fault_at = -2;
+static _Atomic long long fault_n; /* points are passed by several threads */
+static pthread_once_t fault_once = PTHREAD_ONCE_INIT;
+
+static void fault_init(void)
+{
+    const char *e = getenv("RDM_FAULT_KILL_AT");
+    fault_at = e && *e ? atoll(e) : -1;
+}
 
 void plat_fault_point(const char *what)
 {
-    if (fault_at == -2) {
-        const char *e = getenv("RDM_FAULT_KILL_AT");
-        fault_at = e && *e ? atoll(e) : -1;
-    }
-    if (fault_at < 0 || ++fault_n != fault_at)
+    pthread_once(&fault_once, fault_init);
+    if (fault_at < 0)
+        return;
+    long long n = ++fault_n;
+    if (n != fault_at)
         return;
     if (getenv("RDM_FAULT_VERBOSE"))
-        fprintf(stderr, "rdm-agent: fault point %lld (%s): killed\n", fault_n, what);
+        fprintf(stderr, "rdm-agent: fault point %lld (%s): killed\n", n, what);
 #ifdef _WIN32
     TerminateProcess(GetCurrentProcess(), 137);
 #else

@@ -119,6 +119,9 @@ rdm_rc plat_wopen(const char *path, plat_wfile **out, rdm_err *err);
  * space left. */
 rdm_rc plat_write(plat_wfile *f, const void *data, size_t n, rdm_err *err);
 
+/* Writes out what is buffered (no fsync). Errors as plat_write's. */
+rdm_rc plat_wflush(plat_wfile *f, rdm_err *err);
+
 /* Bytes appended so far. */
 unsigned long long plat_wsize(const plat_wfile *f);
 
@@ -150,7 +153,7 @@ long long plat_free_space(const char *path);
 void plat_init(void);
 
 /* Fault injection for crash tests: when the environment variable
- * RDM_FAULT_KILL_AT is N, the Nth call in this process kills it at once
+ * RDM_FAULT_KILL_AT is N, the Nth call in this process (any thread) kills it at once
  * (SIGKILL; TerminateProcess on Windows), as a power cut would, after
  * printing what to stderr when RDM_FAULT_VERBOSE is set. Otherwise a
  * counter increment. */
