@@ -107,6 +107,20 @@ typedef struct slot {
     blk begin, end;
 } slot;
 
+/* statements run per chunk, prepared once: see cached() */
+enum {
+    QC_CURSOR_SET,
+    QC_LAST_FAILED,
+    QC_ATTACH,
+    QC_SUB_DONE,
+    QC_SUB_NEW,
+    QC_END_A,
+    QC_END_D,
+    QC_WIN,
+    QC_DEL,
+    QC_N
+};
+
 typedef struct exp {
     store *st; /* writes: sub-stages, attachments, cursors, state */
     store *rd; /* reads: the entity's select over temporary views */
@@ -128,7 +142,16 @@ typedef struct exp {
     int byrow, fresh;
     sqlite3_int64 rid;
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
-    long long sub;     /* the chunk being read */
+    long long mark;    /* the window being read: its first sub-stage's id */
+    /* the window being read, for a chunk that continues it (a window whose
+     * records outgrow EXPORT_CHUNK_SIZE is split into several sub-stages) */
+    const char *wmodel;
+    long long wlc, wlr, whc, whr;
+    int wopen; /* a chunk is open: its BEGIN sent, its END not yet */
+    /* the cursor the next commit saves: the end of the last whole window */
+    int adv_set;
+    const char *adv_model;
+    long long adv_hc, adv_hr;
     /* A pipeline of three threads: this one reads the store and decides
      * each record's operation; the writer formats, hashes and writes the
      * files; the syncer fsyncs and renames them. Up to NSLOT chunks are in
@@ -139,24 +162,11 @@ typedef struct exp {
     plat_chan *full, *empty, *sync, *done;
     blk blks[NBLK], *cur, quit;
     slot slots[NSLOT];
-    int nslot;            /* chunks in flight */
-    int txn;              /* the chunks' transaction is open */
-    slot *wslot;          /* the writer's current chunk (writer thread only) */
-    sqlite3_stmt *qc[16]; /* statements run per chunk, prepared once (cached()) */
+    int nslot;   /* chunks in flight */
+    int txn;     /* the chunks' transaction is open */
+    slot *wslot; /* the writer's current chunk (writer thread only) */
+    sqlite3_stmt *qc[QC_N];
 } exp;
-
-enum {
-    QC_CURSOR_SET,
-    QC_LAST_FAILED,
-    QC_ATTACH,
-    QC_SUB_DONE,
-    QC_SUB_NEW,
-    QC_END_A,
-    QC_END_D,
-    QC_WIN,
-    QC_DEL,
-    QC_N
-};
 
 /* Statement id, prepared on db at its first use and kept for the run; the
  * caller ends each use with done_stmt(). NULL with err filled on failure. */
@@ -334,7 +344,7 @@ static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
     sqlite3_stmt *s = x->q_state_put;
     bind_id(x, s);
     sqlite3_bind_int64(s, 2, h);
-    sqlite3_bind_int64(s, 3, x->sub);
+    sqlite3_bind_int64(s, 3, x->mark);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
@@ -384,8 +394,23 @@ static size_t int_text(sqlite3_int64 n, char *out)
 }
 
 /* Queues one record for the writer. */
+static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, long long hc,
+                         long long hr, long long retry_of, rdm_err *err);
+static void chunk_close(exp *x, int abort);
+static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err);
+
 static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
 {
+    slot *sl = &x->slots[x->nslot - 1];
+    if (x->wmodel && sl->n_op[1] + sl->n_op[2] + sl->n_op[3] >= x->limit) {
+        /* the window's records outgrow a sub-stage: go on in another one */
+        rdm_rc rc;
+        chunk_close(x, 0);
+        if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
+            return rc;
+        if ((rc = chunk_open(x, x->wmodel, x->wlc, x->wlr, x->whc, x->whr, 0, err)))
+            return rc;
+    }
     size_t need = 1;
     for (int i = 0; i < x->e->nfields; i++)
         need += 4 + (v[i].s ? v[i].len : 0);
@@ -461,13 +486,13 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         int known = rc == RDM_OK;
         rc = RDM_OK;
         if (gone) {
-            if (!known || sub_old == x->sub)
+            if (!known || sub_old == x->mark)
                 continue; /* never exported, or still selected from a live row */
             if ((rc = emit(x, OP_DELETE, v, err)) || (rc = state_del(x, err)))
                 break;
             continue;
         }
-        if (known && sub_old == x->sub) {
+        if (known && sub_old == x->mark) {
             char key[256];
             snprintf(key, sizeof key, "%.*s", (int)(x->pk.len > 200 ? 200 : x->pk.len), x->pk.p);
             for (char *c = key; *c; c++)
@@ -604,6 +629,7 @@ static void chunk_close(exp *x, int abort)
     }
     sl->end.kind = abort ? BK_ABORT : BK_END;
     plat_chan_put(x->full, &sl->end);
+    x->wopen = 0;
 }
 
 /* Sets up the temporary views for entity e driven by model `drive`: the
@@ -864,8 +890,8 @@ static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err)
     for (int i = 0; i < x->nslot && !rc; i++)
         rc = register_chunk(x, &x->slots[i], err);
     slot *last = &x->slots[x->nslot - 1];
-    if (!rc && x->nslot && last->model)
-        rc = cursor_set(x, last->model, last->hc, last->hr, err);
+    if (!rc && x->adv_set)
+        rc = cursor_set(x, x->adv_model, x->adv_hc, x->adv_hr, err);
     if (!rc && x->txn) {
         plat_fault_point("commit");
         rc = store_commit(x->st, err);
@@ -899,6 +925,7 @@ static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err)
     }
     x->nslot = 0;
     x->txn = 0;
+    x->adv_set = 0;
     return rc;
 }
 
@@ -947,7 +974,8 @@ static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, 
     done_stmt(s);
     if (r != SQLITE_DONE)
         return store_fail(x->st, err, "creating an export sub-stage");
-    x->sub = sl->sub = sqlite3_last_insert_rowid(store_db(x->st));
+    sl->sub = sqlite3_last_insert_rowid(store_db(x->st));
+    x->wopen = 1;
     x->nslot++;
     sl->begin.kind = BK_BEGIN;
     plat_chan_put(x->full, &sl->begin);
@@ -975,9 +1003,10 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
             return rc;
         }
         long long retry_of = last_failed(x, m->name, lc, lr);
-        int opened = 0;
+        x->wmodel = m->name;
+        x->wlc = lc, x->wlr = lr, x->whc = hc, x->whr = hr;
         if (!(rc = chunk_open(x, m->name, lc, lr, hc, hr, retry_of, err))) {
-            opened = 1;
+            x->mark = x->slots[x->nslot - 1].sub;
             sqlite3_stmt *w =
                 cached(x, QC_WIN, x->rd,
                        "UPDATE temp.\"rdm:win\" SET lc = ?, lr = ?, hc = ?, hr = ?", err);
@@ -998,31 +1027,36 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
                 rc = pass(x, 1, err);
         }
         if (rc) {
-            if (opened)
+            x->wmodel = NULL;
+            if (x->wopen)
                 chunk_close(x, 1);
-            else if (!x->nslot) {
+            if (x->nslot) {
+                settle(x, rc, err);
+            } else if (x->txn) {
                 store_rollback(x->st);
                 x->txn = 0;
-                return rc;
             }
-            settle(x, rc, err);
             return rc;
         }
         chunk_close(x, 0);
+        x->wmodel = NULL;
+        x->adv_set = 1, x->adv_model = m->name, x->adv_hc = hc, x->adv_hr = hr;
         lc = hc, lr = hr;
         if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
             return rc;
     }
 }
 
-/* Reconciliation of an entity whose select is the profile's own (joins,
- * filters): a record can vanish from it because a live row stopped
- * matching, which no deleted row tells. After the entity's changes are
+/* Reconciliation of an entity identified by record key (its own select
+ * with joins or filters, or a key that is not its model's): a record can
+ * vanish from it because a live row stopped matching, which no deleted row
+ * tells. After the entity's changes are
  * exported, the keys its select yields from the live rows are gathered in
  * a temporary table, and every exported key not among them gets a DELETE
  * line carrying its key fields (the other fields empty), in chunks of
  * EXPORT_CHUNK_SIZE, each committed as a sub-stage. Costs one run of the
- * select over the whole entity, only when the entity had changes. */
+ * select over the whole entity; the caller runs it when the entity's
+ * cursors moved past its last reconciliation. */
 static rdm_rc reconcile(exp *x, rdm_err *err)
 {
     const prof_entity *e = x->e;
@@ -1370,6 +1404,8 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
         goto unlock;
     /* the reading connection, where the temporary views live */
     if ((rc = store_open(store_path(st), 0, 5000, &x.rd, NULL, err)) ||
+        /* it reads windows in index order: a small page cache does */
+        (rc = store_exec(x.rd, "PRAGMA cache_size=-8192", err)) ||
         (rc = store_exec(x.rd,
                          "CREATE TEMP TABLE \"rdm:win\"(lc INTEGER, lr INTEGER, hc INTEGER, hr "
                          "INTEGER, del INTEGER); INSERT INTO temp.\"rdm:win\" VALUES (0, 0, 0, 0, "

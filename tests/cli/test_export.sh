@@ -75,6 +75,12 @@ for r in r2 r3; do
 done
 out=$(ag "$D" export)
 echo "$out" | grep -q "0 sub-stage(s), 0 file(s)" && ok || bad "export after r3 again: $out"
+# a sub-stage never holds more than EXPORT_CHUNK_SIZE records, even when one
+# changed team row yields the MEMBER records of all its people
+n=$(sqlite3 "$D/data/rdm-agent.db" "SELECT count(*) FROM export_substage WHERE records > 7")
+[ "$n" = 0 ] && ok || bad "$n sub-stages hold more than EXPORT_CHUNK_SIZE records"
+n=$(sqlite3 "$D/data/rdm-agent.db" "SELECT count(*) FROM (SELECT 1 FROM export_substage WHERE entity = 'MEMBER' AND model = 'team' GROUP BY lo_chg, lo_rid HAVING count(*) > 1)")
+[ "$n" -ge 1 ] && ok || bad "no team window was split into several sub-stages"
 
 # ---- --entities and [rdm_transfer_task] ENTITIES
 out=$(ag "$D" export --entities PERSON,NOPE 2>&1); rc=$?
