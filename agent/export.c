@@ -199,22 +199,6 @@ static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
     return RDM_OK;
 }
 
-static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...) RDM_PRINTF(2, 3);
-
-/* Appends formatted SQL (names are profile identifiers: [a-z_][a-z0-9_]*
- * or [A-Z][A-Z0-9_]*, checked by the loader, and always double-quoted). */
-static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...)
-{
-    char tmp[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return RDM_ERR_RANGE;
-    return buf_adds(b, tmp);
-}
-
 static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
 
 static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...)
@@ -642,27 +626,28 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
     for (int i = 0; i < e->nmodels && !rc; i++) {
         const prof_model *m = profile_model(x->p, e->models[i]);
         buf_reset(&x->sql);
-        rc = sqlf(&x->sql, "DROP VIEW IF EXISTS temp.\"%s\"; CREATE TEMP VIEW \"%s\" AS SELECT ",
-                  m->name, m->name);
+        rc =
+            buf_addf(&x->sql, "DROP VIEW IF EXISTS temp.\"%s\"; CREATE TEMP VIEW \"%s\" AS SELECT ",
+                     m->name, m->name);
         for (int c = 0; c < m->ncols && !rc; c++)
-            rc = sqlf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
+            rc = buf_addf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
         if (!rc)
-            rc = sqlf(&x->sql, "s.rowid AS \"rdm:rid\"");
+            rc = buf_addf(&x->sql, "s.rowid AS \"rdm:rid\"");
         if (!rc && m == drive)
             /* scalar subqueries, not a join with the window: the planner
              * then reads the change-number index between the bounds */
-            rc = sqlf(&x->sql,
-                      " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:chg\" BETWEEN (SELECT lc FROM "
-                      "temp.\"rdm:win\") AND (SELECT hc FROM temp.\"rdm:win\") AND "
-                      "(s.\"rdm:chg\", s.rowid) > (SELECT lc, lr FROM temp.\"rdm:win\") AND "
-                      "(s.\"rdm:chg\", s.rowid) <= (SELECT hc, hr FROM temp.\"rdm:win\") AND "
-                      "(s.\"rdm:op\" = 3) = (SELECT del FROM temp.\"rdm:win\")",
-                      m->name);
+            rc = buf_addf(&x->sql,
+                          " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:chg\" BETWEEN (SELECT lc FROM "
+                          "temp.\"rdm:win\") AND (SELECT hc FROM temp.\"rdm:win\") AND "
+                          "(s.\"rdm:chg\", s.rowid) > (SELECT lc, lr FROM temp.\"rdm:win\") AND "
+                          "(s.\"rdm:chg\", s.rowid) <= (SELECT hc, hr FROM temp.\"rdm:win\") AND "
+                          "(s.\"rdm:op\" = 3) = (SELECT del FROM temp.\"rdm:win\")",
+                          m->name);
         else if (!rc)
-            rc = sqlf(&x->sql,
-                      " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:op\" != 3 OR (SELECT del FROM "
-                      "temp.\"rdm:win\")",
-                      m->name);
+            rc = buf_addf(&x->sql,
+                          " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:op\" != 3 OR (SELECT del FROM "
+                          "temp.\"rdm:win\")",
+                          m->name);
         if (rc)
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building the export views");
         rc = store_exec(x->rd, x->sql.p, err);
@@ -675,9 +660,9 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
     if (x->byrow) { /* the generated select, with the row's id after the fields */
         buf_reset(&x->sql);
         for (int i = 0; i < e->nfields && !rc; i++)
-            rc = sqlf(&x->sql, "%s\"%s\"", i ? ", " : "SELECT ", e->fields[i].name);
+            rc = buf_addf(&x->sql, "%s\"%s\"", i ? ", " : "SELECT ", e->fields[i].name);
         if (!rc)
-            rc = sqlf(&x->sql, ", \"rdm:rid\" FROM \"%s\"", e->models[0]);
+            rc = buf_addf(&x->sql, ", \"rdm:rid\" FROM \"%s\"", e->models[0]);
         if (rc)
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building the export select");
         sel = x->sql.p;
@@ -739,11 +724,12 @@ static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, l
     for (int last = 0; last < 2 && rc == RDM_ERR_NOT_FOUND; last++) {
         /* cached per model: drive_model() uncaches them */
         buf_reset(&x->sql);
-        if (sqlf(&x->sql,
-                 "SELECT \"rdm:chg\", rowid FROM main.\"rdm:stg:%s\" WHERE (\"rdm:chg\", rowid) > "
-                 "(?1, ?2) AND \"rdm:chg\" <= ?3 ORDER BY \"rdm:chg\" %s, rowid %s LIMIT 1 "
-                 "OFFSET ?4",
-                 model, last ? "DESC" : "", last ? "DESC" : ""))
+        if (buf_addf(
+                &x->sql,
+                "SELECT \"rdm:chg\", rowid FROM main.\"rdm:stg:%s\" WHERE (\"rdm:chg\", rowid) > "
+                "(?1, ?2) AND \"rdm:chg\" <= ?3 ORDER BY \"rdm:chg\" %s, rowid %s LIMIT 1 "
+                "OFFSET ?4",
+                model, last ? "DESC" : "", last ? "DESC" : ""))
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
         sqlite3_stmt *s = cached(x, last ? QC_END_D : QC_END_A, x->st, x->sql.p, err);
         if (!s)

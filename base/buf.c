@@ -1,6 +1,8 @@
 /* buf.c - see buf.h. */
 #include "buf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,4 +60,31 @@ rdm_rc buf_addc(rdm_buf *b, char c)
 rdm_rc buf_adds(rdm_buf *b, const char *s)
 {
     return buf_add(b, s, strlen(s));
+}
+
+rdm_rc buf_addf(rdm_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap, aq;
+    va_start(ap, fmt);
+    va_copy(aq, ap);
+    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    rdm_rc rc;
+    if (w < 0) {
+        rc = RDM_ERR_RANGE;
+    } else if ((size_t)w < sizeof tmp) {
+        rc = buf_add(b, tmp, (size_t)w);
+    } else {
+        char *big = malloc((size_t)w + 1);
+        if (!big) {
+            rc = RDM_ERR_NOMEM;
+        } else {
+            vsnprintf(big, (size_t)w + 1, fmt, aq);
+            rc = buf_add(b, big, (size_t)w);
+            free(big);
+        }
+    }
+    va_end(aq);
+    return rc;
 }

@@ -4,7 +4,7 @@
  * The content is always NUL-terminated.
  *
  * Interface (prefix buf_): buf_init(), buf_free(), buf_reset(),
- * buf_add(), buf_addc(), buf_adds()
+ * buf_add(), buf_addc(), buf_adds(), buf_addf()
  */
 #ifndef RDM_BUF_H
 #define RDM_BUF_H
@@ -28,5 +28,7 @@ void buf_reset(rdm_buf *b);
 rdm_rc buf_add(rdm_buf *b, const void *data, size_t n);
 rdm_rc buf_addc(rdm_buf *b, char c);
 rdm_rc buf_adds(rdm_buf *b, const char *s);
+/* Appends printf-formatted text (any length, within the cap). */
+rdm_rc buf_addf(rdm_buf *b, const char *fmt, ...) RDM_PRINTF(2, 3);
 
 #endif

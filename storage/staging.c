@@ -36,20 +36,6 @@ static rdm_rc cols_list(rdm_buf *b, const stg_model *m, const char *alias)
     return rc;
 }
 
-static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...) RDM_PRINTF(2, 3);
-
-static rdm_rc sqlf(rdm_buf *b, const char *fmt, ...)
-{
-    char tmp[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= sizeof tmp)
-        return RDM_ERR_RANGE;
-    return buf_adds(b, tmp);
-}
-
 static rdm_rc oom(rdm_err *err)
 {
     return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building SQL");
@@ -96,18 +82,18 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
     /* rows in arrival order (a rowid table: wide rows are appended, not
      * inserted at random places of a key-ordered tree); the keys in a
      * narrow unique index that stays in the page cache */
-    rc = sqlf(&b,
-              "CREATE TABLE \"%s\"(\"rdm:k\" TEXT NOT NULL, \"rdm:h\" INTEGER NOT NULL, "
-              "\"rdm:op\" INTEGER NOT NULL, \"rdm:chg\" INTEGER NOT NULL, \"rdm:substage\" "
-              "INTEGER, \"rdm:created\" INTEGER NOT NULL, \"rdm:modified\" INTEGER NOT NULL",
-              name);
+    rc = buf_addf(&b,
+                  "CREATE TABLE \"%s\"(\"rdm:k\" TEXT NOT NULL, \"rdm:h\" INTEGER NOT NULL, "
+                  "\"rdm:op\" INTEGER NOT NULL, \"rdm:chg\" INTEGER NOT NULL, \"rdm:substage\" "
+                  "INTEGER, \"rdm:created\" INTEGER NOT NULL, \"rdm:modified\" INTEGER NOT NULL",
+                  name);
     for (int i = 0; i < m->ncols && !rc; i++)
-        rc = sqlf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
+        rc = buf_addf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
     if (!rc)
-        rc = sqlf(&b,
-                  "); CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\"); CREATE INDEX "
-                  "\"%s:chg\" ON \"%s\"(\"rdm:chg\");",
-                  name, name, name, name);
+        rc = buf_addf(&b,
+                      "); CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\"); CREATE INDEX "
+                      "\"%s:chg\" ON \"%s\"(\"rdm:chg\");",
+                      name, name, name, name);
     if (!rc)
         rc = store_exec(st, b.p, err);
     else
@@ -165,15 +151,16 @@ rdm_rc stg_source_create(store *st, const stg_model *m, const char *kind, const 
     *id = sqlite3_last_insert_rowid(store_db(st));
     buf_init(&b, SQL_MAX);
     /* landed rows in file order, keys unique through a narrow index */
-    rc = sqlf(&b,
-              "CREATE TABLE \"rdm:land:%lld\"(\"rdm:k\" TEXT NOT NULL, \"rdm:line\" INTEGER, "
-              "\"rdm:op\" INTEGER, \"rdm:h\" INTEGER NOT NULL",
-              *id);
+    rc = buf_addf(&b,
+                  "CREATE TABLE \"rdm:land:%lld\"(\"rdm:k\" TEXT NOT NULL, \"rdm:line\" INTEGER, "
+                  "\"rdm:op\" INTEGER, \"rdm:h\" INTEGER NOT NULL",
+                  *id);
     for (int i = 0; i < m->ncols && !rc; i++)
-        rc = sqlf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
+        rc = buf_addf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
     if (!rc)
-        rc = sqlf(&b, "); CREATE UNIQUE INDEX \"rdm:land:%lld:k\" ON \"rdm:land:%lld\"(\"rdm:k\")",
-                  *id, *id);
+        rc = buf_addf(&b,
+                      "); CREATE UNIQUE INDEX \"rdm:land:%lld:k\" ON \"rdm:land:%lld\"(\"rdm:k\")",
+                      *id, *id);
     rc = rc ? oom(err) : store_exec(st, b.p, err);
     buf_free(&b);
     return rc;
@@ -206,8 +193,8 @@ rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace
     l->st = st;
     l->m = m;
     buf_init(&b, SQL_MAX);
-    rc = sqlf(&b, "INSERT%s INTO \"rdm:land:%lld\" VALUES (?, ?, ?, ?",
-              replace ? " OR REPLACE" : "", src);
+    rc = buf_addf(&b, "INSERT%s INTO \"rdm:land:%lld\" VALUES (?, ?, ?, ?",
+                  replace ? " OR REPLACE" : "", src);
     for (int i = 0; i < m->ncols && !rc; i++)
         rc = buf_adds(&b, ", ?");
     if (!rc)
@@ -215,7 +202,7 @@ rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace
     rc = rc ? oom(err) : prep(st, b.p, &l->ins, err);
     if (!rc) {
         buf_reset(&b);
-        rc = sqlf(&b, "SELECT \"rdm:line\" FROM \"rdm:land:%lld\" WHERE \"rdm:k\" = ?", src);
+        rc = buf_addf(&b, "SELECT \"rdm:line\" FROM \"rdm:land:%lld\" WHERE \"rdm:k\" = ?", src);
         rc = rc ? oom(err) : prep(st, b.p, &l->line_of, err);
     }
     buf_free(&b);
@@ -387,7 +374,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
         if (rc)                                                                                    \
             break;                                                                                 \
         buf_reset(&b);                                                                             \
-        if (sqlf(&b, __VA_ARGS__))                                                                 \
+        if (buf_addf(&b, __VA_ARGS__))                                                             \
             rc = oom(err);                                                                         \
         else                                                                                       \
             rc = prep(st, b.p, &c->q[idx], err);                                                   \
@@ -401,29 +388,29 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
      * deleted (CREATE again); RETURNING tells which, row by row */
     if (!rc) {
         buf_reset(&b);
-        rc = sqlf(&b,
-                  "INSERT INTO %s(\"rdm:k\", \"rdm:h\", \"rdm:op\", \"rdm:chg\", "
-                  "\"rdm:substage\", \"rdm:created\", \"rdm:modified\"",
-                  stg);
+        rc = buf_addf(&b,
+                      "INSERT INTO %s(\"rdm:k\", \"rdm:h\", \"rdm:op\", \"rdm:chg\", "
+                      "\"rdm:substage\", \"rdm:created\", \"rdm:modified\"",
+                      stg);
         if (!rc)
             rc = buf_add(&b, cl.p ? cl.p : "", cl.len);
         if (!rc)
-            rc = sqlf(&b, ") SELECT l.\"rdm:k\", l.\"rdm:h\", 1, ?3, ?4, ?5, ?5");
+            rc = buf_addf(&b, ") SELECT l.\"rdm:k\", l.\"rdm:h\", 1, ?3, ?4, ?5, ?5");
         if (!rc)
             rc = buf_add(&b, lcl.p ? lcl.p : "", lcl.len);
         if (!rc)
-            rc = sqlf(&b,
-                      " FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3 ON CONFLICT(\"rdm:k\") DO "
-                      "UPDATE SET \"rdm:op\" = CASE WHEN \"rdm:op\" = 3 THEN 1 ELSE 2 END, "
-                      "\"rdm:h\" = excluded.\"rdm:h\", \"rdm:chg\" = excluded.\"rdm:chg\", "
-                      "\"rdm:substage\" = excluded.\"rdm:substage\", \"rdm:modified\" = "
-                      "excluded.\"rdm:modified\"",
-                      land, range);
+            rc = buf_addf(&b,
+                          " FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3 ON CONFLICT(\"rdm:k\") DO "
+                          "UPDATE SET \"rdm:op\" = CASE WHEN \"rdm:op\" = 3 THEN 1 ELSE 2 END, "
+                          "\"rdm:h\" = excluded.\"rdm:h\", \"rdm:chg\" = excluded.\"rdm:chg\", "
+                          "\"rdm:substage\" = excluded.\"rdm:substage\", \"rdm:modified\" = "
+                          "excluded.\"rdm:modified\"",
+                          land, range);
         for (int i = 0; i < m->ncols && !rc; i++)
-            rc = sqlf(&b, ", \"%s\" = excluded.\"%s\"", m->cols[i], m->cols[i]);
+            rc = buf_addf(&b, ", \"%s\" = excluded.\"%s\"", m->cols[i], m->cols[i]);
         if (!rc)
-            rc = sqlf(&b, " WHERE \"rdm:op\" = 3 OR \"rdm:h\" != excluded.\"rdm:h\" RETURNING "
-                          "\"rdm:op\"");
+            rc = buf_addf(&b, " WHERE \"rdm:op\" = 3 OR \"rdm:h\" != excluded.\"rdm:h\" RETURNING "
+                              "\"rdm:op\"");
         rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_UPSERT], err);
     }
     PREP(Q_LDELETE,
