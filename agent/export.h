@@ -19,9 +19,11 @@
  *
  * Durable order per sub-stage: files written under temporary names,
  * fsynced, renamed, the directory fsynced; then one transaction commits
- * the attachments, the sub-stage, the cursor and the exported-record
- * state. A crash before that commit leaves files nobody registered; the
- * next run deletes them and exports the same changes again.
+ * the attachments, the sub-stage, the cursor and the exported-record state
+ * (of up to 8 sub-stages at once, all of whose files are durable: a
+ * pipeline of three threads reads, writes and fsyncs). A crash before that
+ * commit leaves files nobody registered; the next run deletes them and
+ * exports the same changes again.
  *
  * Interface (prefix export_): export_run(), export_entities()
  */
