@@ -11,19 +11,6 @@
 #include <string.h>
 #include <time.h>
 
-static rdm_rc exec_i(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
-
-/* Formats and runs one statement of integers and fixed text. */
-static rdm_rc exec_i(store *st, rdm_err *err, const char *fmt, ...)
-{
-    char sql[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    return store_exec(st, sql, err);
-}
-
 /* Marks a stage and its open sub-stages FAILED with the message. */
 static void fail_stage(store *st, long long stage, const char *model, long long src,
                        const char *msg)
@@ -80,21 +67,21 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
         return rc;
     /* we hold the lock: a stage still open belongs to a run that died */
     if ((rc = store_begin(st, err)) ||
-        (rc = exec_i(st, err,
-                     "UPDATE collect_substage SET status = 'FAILED', ended_at = %lld, error = "
-                     "'interrupted: the agent stopped during this sub-stage; its rows were "
-                     "rolled back and are collected again' WHERE status IN ('CREATED', "
-                     "'IN_PROGRESS')",
-                     now)) ||
-        (rc = exec_i(st, err,
-                     "UPDATE collect_stage SET status = 'FAILED', ended_at = %lld, error = "
-                     "'interrupted: the agent stopped during this stage; the next run resumed "
-                     "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
-                     now)) ||
-        (rc = exec_i(st, err,
-                     "INSERT INTO collect_stage(status, period_start, period_end, started_at) "
-                     "VALUES ('IN_PROGRESS', %lld, %lld, %lld)",
-                     now, now, now)))
+        (rc = store_execf(st, err,
+                          "UPDATE collect_substage SET status = 'FAILED', ended_at = %lld, error = "
+                          "'interrupted: the agent stopped during this sub-stage; its rows were "
+                          "rolled back and are collected again' WHERE status IN ('CREATED', "
+                          "'IN_PROGRESS')",
+                          now)) ||
+        (rc = store_execf(st, err,
+                          "UPDATE collect_stage SET status = 'FAILED', ended_at = %lld, error = "
+                          "'interrupted: the agent stopped during this stage; the next run resumed "
+                          "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                          now)) ||
+        (rc = store_execf(st, err,
+                          "INSERT INTO collect_stage(status, period_start, period_end, started_at) "
+                          "VALUES ('IN_PROGRESS', %lld, %lld, %lld)",
+                          now, now, now)))
         goto fail_early;
     stage = sqlite3_last_insert_rowid(store_db(st));
     if ((rc = store_commit(st, err)))
@@ -165,12 +152,12 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             }
             sub = sqlite3_last_insert_rowid(store_db(st));
             if ((rc = stg_collector_chunk(c, limit, chg, sub, t, &ch, err)) ||
-                (rc = exec_i(st, err,
-                             "UPDATE collect_substage SET status = 'READY_TO_EXPORT', rows = "
-                             "%ld, created = %ld, updated = %ld, deleted = %ld, ended_at = %lld "
-                             "WHERE id = %lld",
-                             ch.rows, ch.created, ch.updated, ch.deleted, (long long)time(NULL),
-                             sub)) ||
+                (rc = store_execf(
+                     st, err,
+                     "UPDATE collect_substage SET status = 'READY_TO_EXPORT', rows = "
+                     "%ld, created = %ld, updated = %ld, deleted = %ld, ended_at = %lld "
+                     "WHERE id = %lld",
+                     ch.rows, ch.created, ch.updated, ch.deleted, (long long)time(NULL), sub)) ||
                 (rc = store_commit(st, err)))
                 break;
             prev = sub;
@@ -189,10 +176,11 @@ done:
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     if (rc) {
         fail_stage(st, stage, model, src, err->msg);
-    } else if ((rc = exec_i(st, err,
-                            "UPDATE collect_stage SET status = 'FINISHED', ended_at = %lld WHERE "
-                            "id = %lld",
-                            (long long)time(NULL), stage))) {
+    } else if ((rc = store_execf(
+                    st, err,
+                    "UPDATE collect_stage SET status = 'FINISHED', ended_at = %lld WHERE "
+                    "id = %lld",
+                    (long long)time(NULL), stage))) {
         fail_stage(st, stage, NULL, 0, err->msg);
     }
     store_lock_release(st, "collect", NULL);

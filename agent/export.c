@@ -192,27 +192,6 @@ static void uncache(exp *x, int id)
     x->qc[id] = NULL;
 }
 
-static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
-{
-    if (sqlite3_prepare_v3(store_db(st), sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "preparing an export statement");
-    return RDM_OK;
-}
-
-static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
-
-static rdm_rc exec_f(store *st, rdm_err *err, const char *fmt, ...)
-{
-    char sql[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    int w = vsnprintf(sql, sizeof sql, fmt, ap);
-    va_end(ap);
-    if (w < 0 || (size_t)w >= sizeof sql)
-        return rdm_fail(err, RDM_ERR_INTERNAL, "export statement too long");
-    return store_exec(st, sql, err);
-}
-
 /* Captures what the ЕФТТ writer emits (the header, then "\n" + one line). */
 static rdm_rc capture(void *ud, const char *data, size_t len, rdm_err *err)
 {
@@ -377,6 +356,23 @@ static size_t int_text(sqlite3_int64 n, char *out)
     return len;
 }
 
+/* Reads a selected row's first n columns into v (pointers into the
+ * statement's row, or into nums for integers, written without SQLite's
+ * text conversion); valid until the next step. Pass and reconciliation
+ * read rows alike, so a record's key text is the same in both. */
+static void row_values(sqlite3_stmt *s, int n, efft_val *v, char (*nums)[24])
+{
+    for (int i = 0; i < n; i++) {
+        if (sqlite3_column_type(s, i) == SQLITE_INTEGER) {
+            v[i].s = nums[i];
+            v[i].len = int_text(sqlite3_column_int64(s, i), nums[i]);
+            continue;
+        }
+        v[i].s = (const char *)sqlite3_column_text(s, i);
+        v[i].len = (size_t)sqlite3_column_bytes(s, i);
+    }
+}
+
 /* Queues one record for the writer. */
 static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, long long hc,
                          long long hr, long long retry_of, rdm_err *err);
@@ -446,18 +442,10 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     done_stmt(w);
     if (r != SQLITE_DONE)
         return store_fail(x->rd, err, "setting the export window");
-    char nums[1024][24]; /* integers as text, without SQLite's conversion */
+    char nums[1024][24];
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         x->out->rows++;
-        for (int i = 0; i < e->nfields; i++) {
-            if (sqlite3_column_type(s, i) == SQLITE_INTEGER) {
-                v[i].s = nums[i];
-                v[i].len = int_text(sqlite3_column_int64(s, i), nums[i]);
-                continue;
-            }
-            v[i].s = (const char *)sqlite3_column_text(s, i);
-            v[i].len = (size_t)sqlite3_column_bytes(s, i);
-        }
+        row_values(s, e->nfields, v, nums);
         if (x->byrow)
             x->rid = sqlite3_column_int64(s, e->nfields);
         else if ((rc = record_pk(x, v, err)))
@@ -751,11 +739,24 @@ static rdm_rc chunk_end(exp *x, const char *model, long long lc, long long lr, l
     return rc;
 }
 
+/* Binds a sub-stage's model, window and retry_of to parameters at..at+5
+ * (NULL where it has none: a reconciliation chunk, a first try). */
+static void bind_window(sqlite3_stmt *s, int at, const slot *sl)
+{
+    if (sl->model) {
+        sqlite3_bind_text(s, at, sl->model, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, at + 1, sl->lc);
+        sqlite3_bind_int64(s, at + 2, sl->lr);
+        sqlite3_bind_int64(s, at + 3, sl->hc);
+        sqlite3_bind_int64(s, at + 4, sl->hr);
+    }
+    if (sl->retry_of)
+        sqlite3_bind_int64(s, at + 5, sl->retry_of);
+}
+
 /* Records a FAILED sub-stage in its own transaction. */
 static void fail_sub(exp *x, const slot *sl, const char *msg)
 {
-    const char *model = sl->model;
-    long long lc = sl->lc, lr = sl->lr, hc = sl->hc, hr = sl->hr, retry_of = sl->retry_of;
     sqlite3_stmt *s = NULL;
     rdm_err e2;
     long long now = (long long)time(NULL);
@@ -772,13 +773,7 @@ static void fail_sub(exp *x, const slot *sl, const char *msg)
         sqlite3_bind_int64(s, 3, x->now);
         sqlite3_bind_int64(s, 4, now);
         sqlite3_bind_text(s, 5, msg, -1, SQLITE_STATIC);
-        sqlite3_bind_text(s, 6, model, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 7, lc);
-        sqlite3_bind_int64(s, 8, lr);
-        sqlite3_bind_int64(s, 9, hc);
-        sqlite3_bind_int64(s, 10, hr);
-        if (retry_of)
-            sqlite3_bind_int64(s, 11, retry_of);
+        bind_window(s, 6, sl);
         sqlite3_step(s);
     }
     sqlite3_finalize(s);
@@ -947,15 +942,7 @@ static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, 
     sqlite3_bind_int64(s, 1, x->stage);
     sqlite3_bind_text(s, 2, x->e->key, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, (long long)time(NULL));
-    if (model) {
-        sqlite3_bind_text(s, 4, model, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(s, 5, lc);
-        sqlite3_bind_int64(s, 6, lr);
-        sqlite3_bind_int64(s, 7, hc);
-        sqlite3_bind_int64(s, 8, hr);
-    }
-    if (retry_of)
-        sqlite3_bind_int64(s, 9, retry_of);
+    bind_window(s, 4, sl);
     int r = sqlite3_step(s);
     done_stmt(s);
     if (r != SQLITE_DONE)
@@ -1053,21 +1040,20 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
     int r;
 
     if ((rc = views(x, NULL, err)) ||
-        (rc = exec_f(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
+        (rc = store_execf(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
         (rc = store_exec(x->st,
                          "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk TEXT PRIMARY KEY) "
                          "WITHOUT ROWID; DELETE FROM temp.\"rdm:live\"",
                          err)))
         return rc;
-    if ((rc = prep(x->st, "INSERT OR IGNORE INTO temp.\"rdm:live\"(pk) VALUES (?)", &ins, err)))
+    if ((rc = store_prepare(x->st, "INSERT OR IGNORE INTO temp.\"rdm:live\"(pk) VALUES (?)", &ins,
+                            err)))
         goto out;
     sqlite3_stmt *q = x->q_sel;
+    char nums[1024][24];
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         x->out->rows++;
-        for (int i = 0; i < e->nfields; i++) {
-            v[i].s = (const char *)sqlite3_column_text(q, i);
-            v[i].len = (size_t)sqlite3_column_bytes(q, i);
-        }
+        row_values(q, e->nfields, v, nums);
         if ((rc = record_pk(x, v, err)))
             break;
         sqlite3_bind_text(ins, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
@@ -1087,7 +1073,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
              "SELECT pk FROM main.\"rdm:ent:%s\" WHERE pk NOT IN (SELECT pk FROM "
              "temp.\"rdm:live\") ORDER BY pk LIMIT %d",
              e->key, x->limit);
-    if ((rc = prep(x->st, sql, &gone, err)))
+    if ((rc = store_prepare(x->st, sql, &gone, err)))
         goto out;
     for (;;) {
         /* one chunk of vanished keys; deleting them from the state moves on */
@@ -1208,15 +1194,15 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
     const char *id = x->byrow ? "rid" : "pk";
     snprintf(sql, sizeof sql, "SELECT h, sub FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key,
              id);
-    if ((rc = prep(x->st, sql, &x->q_state, err)))
+    if ((rc = store_prepare(x->st, sql, &x->q_state, err)))
         goto out;
     snprintf(sql, sizeof sql,
              "INSERT OR REPLACE INTO main.\"rdm:%s:%s\"(%s, h, sub) VALUES (?, ?, ?)", tbl, e->key,
              id);
-    if ((rc = prep(x->st, sql, &x->q_state_put, err)))
+    if ((rc = store_prepare(x->st, sql, &x->q_state_put, err)))
         goto out;
     snprintf(sql, sizeof sql, "DELETE FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key, id);
-    if ((rc = prep(x->st, sql, &x->q_state_del, err)))
+    if ((rc = store_prepare(x->st, sql, &x->q_state_del, err)))
         goto out;
     snprintf(sql, sizeof sql, "SELECT 1 FROM main.\"rdm:%s:%s\" LIMIT 1", tbl, e->key);
     q = NULL;
@@ -1316,16 +1302,16 @@ static rdm_rc recover(exp *x, rdm_err *err)
     rdm_rc rc;
     char dir[4096];
     if ((rc = store_begin(x->st, err)) ||
-        (rc = exec_f(x->st, err,
-                     "UPDATE export_substage SET status = 'FAILED', ended_at = %lld, error = "
-                     "'interrupted: the agent stopped during this sub-stage; its records are "
-                     "exported again' WHERE status IN ('CREATED', 'IN_PROGRESS')",
-                     x->now)) ||
-        (rc = exec_f(x->st, err,
-                     "UPDATE export_stage SET status = 'FAILED', ended_at = %lld, error = "
-                     "'interrupted: the agent stopped during this stage; the next run resumed "
-                     "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
-                     x->now)) ||
+        (rc = store_execf(x->st, err,
+                          "UPDATE export_substage SET status = 'FAILED', ended_at = %lld, error = "
+                          "'interrupted: the agent stopped during this sub-stage; its records are "
+                          "exported again' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                          x->now)) ||
+        (rc = store_execf(x->st, err,
+                          "UPDATE export_stage SET status = 'FAILED', ended_at = %lld, error = "
+                          "'interrupted: the agent stopped during this stage; the next run resumed "
+                          "its work' WHERE status IN ('CREATED', 'IN_PROGRESS')",
+                          x->now)) ||
         (rc = store_commit(x->st, err))) {
         store_rollback(x->st);
         return rc;
@@ -1407,9 +1393,9 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
         sqlite3_finalize(s);
     }
     if ((rc = store_begin(st, err)) ||
-        (rc = exec_f(st, err,
-                     "INSERT INTO export_stage(status, started_at) VALUES ('IN_PROGRESS', %lld)",
-                     x.now))) {
+        (rc = store_execf(
+             st, err, "INSERT INTO export_stage(status, started_at) VALUES ('IN_PROGRESS', %lld)",
+             x.now))) {
         store_rollback(st);
         goto unlock;
     }
@@ -1439,14 +1425,15 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     {
         rdm_err e2;
-        if (exec_f(st, &e2,
-                   "UPDATE export_stage SET status = '%s', ended_at = %lld, error = %s WHERE id "
-                   "= %lld",
-                   rc ? "FAILED" : "FINISHED", (long long)time(NULL),
-                   rc ? "(SELECT error FROM export_substage WHERE stage_id = export_stage.id AND "
-                        "status = 'FAILED' ORDER BY id LIMIT 1)"
-                      : "NULL",
-                   x.stage) &&
+        if (store_execf(
+                st, &e2,
+                "UPDATE export_stage SET status = '%s', ended_at = %lld, error = %s WHERE id "
+                "= %lld",
+                rc ? "FAILED" : "FINISHED", (long long)time(NULL),
+                rc ? "(SELECT error FROM export_substage WHERE stage_id = export_stage.id AND "
+                     "status = 'FAILED' ORDER BY id LIMIT 1)"
+                   : "NULL",
+                x.stage) &&
             !rc) {
             rc = RDM_ERR_STORE;
             *err = e2;

@@ -11,13 +11,6 @@
 /* Phases of a source (import_source.phase). */
 enum { PH_LANDED = 0, PH_UPSERT = 1, PH_DELETE = 2, PH_DONE = 3 };
 
-static rdm_rc prep(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
-{
-    if (sqlite3_prepare_v3(store_db(st), sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
-        return store_fail(st, err, "preparing a staging statement");
-    return RDM_OK;
-}
-
 /* Appends `, "col1", "col2"...` (or with a table alias prefix). */
 static rdm_rc cols_list(rdm_buf *b, const stg_model *m, const char *alias)
 {
@@ -199,11 +192,11 @@ rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace
         rc = buf_adds(&b, ", ?");
     if (!rc)
         rc = buf_addc(&b, ')');
-    rc = rc ? oom(err) : prep(st, b.p, &l->ins, err);
+    rc = rc ? oom(err) : store_prepare(st, b.p, &l->ins, err);
     if (!rc) {
         buf_reset(&b);
         rc = buf_addf(&b, "SELECT \"rdm:line\" FROM \"rdm:land:%lld\" WHERE \"rdm:k\" = ?", src);
-        rc = rc ? oom(err) : prep(st, b.p, &l->line_of, err);
+        rc = rc ? oom(err) : store_prepare(st, b.p, &l->line_of, err);
     }
     buf_free(&b);
     if (rc) {
@@ -377,7 +370,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
         if (buf_addf(&b, __VA_ARGS__))                                                             \
             rc = oom(err);                                                                         \
         else                                                                                       \
-            rc = prep(st, b.p, &c->q[idx], err);                                                   \
+            rc = store_prepare(st, b.p, &c->q[idx], err);                                          \
     } while (0)
     PREP(Q_POS, "SELECT phase, coalesce(last_k, ''), snapshot FROM import_source WHERE id = %lld",
          src);
@@ -411,7 +404,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
         if (!rc)
             rc = buf_addf(&b, " WHERE \"rdm:op\" = 3 OR \"rdm:h\" != excluded.\"rdm:h\" RETURNING "
                               "\"rdm:op\"");
-        rc = rc ? oom(err) : prep(st, b.p, &c->q[Q_UPSERT], err);
+        rc = rc ? oom(err) : store_prepare(st, b.p, &c->q[Q_UPSERT], err);
     }
     PREP(Q_LDELETE,
          "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?3, \"rdm:substage\" = ?4, "

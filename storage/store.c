@@ -3,6 +3,7 @@
 #include "../base/plat.h"
 #include "schema.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,8 +38,8 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what)
                         "(%s); try again, or see `rdm-agent status`",
                         st->path, st->busy_ms, what);
     if (code == SQLITE_FULL)
-        return rdm_fail(err, RDM_ERR_IO, "%s: the disk holding %s is full; free space and rerun",
-                        what, st->path);
+        return rdm_fail(err, RDM_ERR_DISK_FULL,
+                        "%s: the disk holding %s is full; free space and rerun", what, st->path);
     return rdm_fail(err, RDM_ERR_STORE, "%s: %s (store %s)", what, sqlite3_errmsg(st->db),
                     st->path);
 }
@@ -47,6 +48,25 @@ rdm_rc store_exec(store *st, const char *sql, rdm_err *err)
 {
     if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
         return store_fail(st, err, sql);
+    return RDM_OK;
+}
+
+rdm_rc store_execf(store *st, rdm_err *err, const char *fmt, ...)
+{
+    char sql[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int w = vsnprintf(sql, sizeof sql, fmt, ap);
+    va_end(ap);
+    if (w < 0 || (size_t)w >= sizeof sql)
+        return rdm_fail(err, RDM_ERR_INTERNAL, "statement too long: %.60s...", fmt);
+    return store_exec(st, sql, err);
+}
+
+rdm_rc store_prepare(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
+{
+    if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK)
+        return store_fail(st, err, "preparing a statement");
     return RDM_OK;
 }
 

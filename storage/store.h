@@ -11,6 +11,7 @@
  *   store_version()    the schema version of the open store
  *   store_migrate()    apply the embedded migrations up to a version
  *   store_latest_version()
+ *   store_exec(), store_execf(), store_prepare()
  *   store_begin() / store_commit() / store_rollback()
  *                      write transactions (BEGIN IMMEDIATE), busy mapped
  *                      to RDM_ERR_BUSY
@@ -65,6 +66,14 @@ void store_rollback(store *st);
 
 /* Executes SQL without results; maps errors (busy -> RDM_ERR_BUSY). */
 rdm_rc store_exec(store *st, const char *sql, rdm_err *err);
+
+/* The same with printf formatting: only for SQL whose pieces are numbers,
+ * fixed text or checked identifiers (never data: bind that). */
+rdm_rc store_execf(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 4);
+
+/* Prepares a statement kept for many uses (SQLITE_PREPARE_PERSISTENT); the
+ * caller finalizes *s. */
+rdm_rc store_prepare(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err);
 
 /* Fills err from the connection's last error with a context prefix;
  * returns RDM_ERR_BUSY for SQLITE_BUSY/LOCKED, else RDM_ERR_STORE. */
