@@ -67,8 +67,19 @@ static const command commands[] = {
      "Files are durable before they are registered: killed at any moment, a rerun\n"
      "deletes what was not registered and exports those changes again.",
      cmd_export},
-    {"upload", "", "send ready export files to the datamart", NULL, NULL},
-    {"check-status", "[--force]", "ask the datamart the status of uploads in progress", NULL, NULL},
+    {"upload", "[--force]", "send ready export files to the datamart",
+     "Sends the files of READY_FOR_EXPORT sub-stages, oldest first, one at a time\n"
+     "per entity, up to MAX_CONNECTIONS at once, within UPLOAD_QUEUE_MAX_SIZE bytes\n"
+     "in flight; checks each file's SHA-256 as it is sent, asks each status once.\n"
+     "When the datamart is unreachable nothing is marked failed: the next attempt\n"
+     "waits (exponential backoff) unless --force. Emulation sends nothing.",
+     cmd_upload},
+    {"check-status", "[--force]", "ask the datamart the status of uploads in progress",
+     "Asks the status of uploads still in progress, each not more often than\n"
+     "STATUS_RECHECK_MINUTES (--force: all now). An error answer (4, 5, 7) makes\n"
+     "the sub-stage PROCESS_ERROR; an upload unresolved after STATUS_GIVE_UP_DAYS\n"
+     "is no longer polled and is reported. Emulated uploads are skipped.",
+     cmd_check_status},
     {"check-suspended", "", "mark stages that hang past STAGE_TIMEOUT as failed", NULL, NULL},
     {"transfer", "[--entities A,B]", "collect, export, upload and check once", NULL, NULL},
     {"run", "", "run as a service with the configured schedules", NULL, NULL},
@@ -76,9 +87,18 @@ static const command commands[] = {
      NULL},
     {"status", "", "one screen: what was done, what waits, what needs a person", NULL, NULL},
     {"report", "--html FILE", "write a self-contained HTML report", NULL, NULL},
-    {"resend", "[ID|--all]", "put sub-stages the datamart rejected back in the queue", NULL, NULL},
+    {"resend", "ID|--all", "put sub-stages the datamart rejected back in the queue",
+     "Puts export sub-stage ID (or all) in PROCESS_ERROR - or FAILED because the\n"
+     "datamart refused a file - back to READY_FOR_EXPORT, as the product's screen\n"
+     "does; the next upload sends all its files again as a new round.",
+     cmd_resend},
     {"cleanup", "", "delete sent files and old journal rows", NULL, NULL},
-    {"journal", "[--since T] [--failed]", "show the journal of HTTP requests", NULL, NULL},
+    {"journal", "[--since T] [--failed] [--limit N]", "show the journal of HTTP requests",
+     "One line per HTTP exchange with the datamart: time, method, URL, status,\n"
+     "size and SHA-256 of the body sent, error or answer. Passwords and tokens are\n"
+     "never stored. T: YYYY-MM-DD[ HH:MM[:SS]] (local) or 30m, 2h, 7d ago;\n"
+     "N: the newest N rows (default 100, 0 = all).",
+     cmd_journal},
     {"validate", "FILE --entity KEY [--profile P] [--prefix P]",
      "check an export file (format and logic, ФЛК)",
      "Checks FILE as the datamart's format-and-logic control would for entity KEY:\n"

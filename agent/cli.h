@@ -44,6 +44,10 @@ rdm_rc cmd_validate(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_collect(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_upload(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_check_status(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_resend(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err);
 
 struct profile;
 /* Loads the profiles named by spec (NULL: [agent] PROFILE), looking for

@@ -93,6 +93,12 @@
       "Закрытый ключ клиентского сертификата (PEM)")                                               \
     X(VERIFY_TLS, "uploader_client", "VERIFY_TLS", CFGT_BOOL, "True", 0, 0, 0,                     \
       "Проверять сертификат и имя сервера; False только в крайнем случае")                         \
+    X(RETRY_BACKOFF_MS, "uploader_client", "RETRY_BACKOFF_MS", CFGT_INT, "500", 1, 3600000, 0,     \
+      "Пауза перед первым повтором, мс (дальше вдвое больше, со случайным разбросом)")             \
+    X(RETRY_BACKOFF_MAX_MS, "uploader_client", "RETRY_BACKOFF_MAX_MS", CFGT_INT, "30000", 1,       \
+      3600000, 0, "Наибольшая пауза между повторами, мс")                                          \
+    X(OFFLINE_BACKOFF_MAX_MINUTES, "uploader_client", "OFFLINE_BACKOFF_MAX_MINUTES", CFGT_INT,     \
+      "30", 1, 1440, 0, "Витрина недоступна: следующая попытка не позже чем через столько минут")  \
     X(STATUS_RECHECK_MINUTES, "uploader_client", "STATUS_RECHECK_MINUTES", CFGT_INT, "30", 1,      \
       525600, 0, "Не чаще чем раз в столько минут спрашивать статус одной загрузки")               \
     X(STATUS_GIVE_UP_DAYS, "uploader_client", "STATUS_GIVE_UP_DAYS", CFGT_INT, "7", 1, 3650, 0,    \

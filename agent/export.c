@@ -7,7 +7,7 @@
 #include "../storage/staging.h"
 #include "efft.h"
 #include "import.h"
-#include "sha256.h"
+#include "../base/sha256.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -140,6 +140,10 @@ typedef struct exp {
      * model's key): the state is keyed by the row's id. fresh: the state
      * was empty when the entity's export began, so every record is new. */
     int byrow, fresh;
+    /* force: re-exporting a window whose files were lost before sending:
+     * every record is written whatever its hash, and records of deleted
+     * rows whose key is no longer exported get their DELETE again */
+    int force;
     sqlite3_int64 rid;
     char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
     long long mark;    /* the window being read: its first sub-stage's id */
@@ -458,8 +462,14 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         int known = rc == RDM_OK;
         rc = RDM_OK;
         if (gone) {
-            if (!known || sub_old == x->mark)
-                continue; /* never exported, or still selected from a live row */
+            if (known && sub_old == x->mark)
+                continue; /* still selected from a live row */
+            if (!known) {
+                /* never exported; or, re-exporting, deleted already */
+                if (x->force && (rc = emit(x, OP_DELETE, v, err)))
+                    break;
+                continue;
+            }
             if ((rc = emit(x, OP_DELETE, v, err)) || (rc = state_del(x, err)))
                 break;
             continue;
@@ -477,7 +487,8 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
                           e->key, key);
             break;
         }
-        if ((!(known && h == h_old) && (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err))) ||
+        if ((!(known && h == h_old && !x->force) &&
+             (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err))) ||
             (rc = state_put(x, h, err)))
             break;
     }
@@ -955,6 +966,53 @@ static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, 
     return RDM_OK;
 }
 
+/* Reads one window of model m's changed rows, (lc, lr) exclusive to
+ * (hc, hr) inclusive, into chunks (the first a new sub-stage; retry_of:
+ * the FAILED sub-stage it replaces, or 0). On failure the chunks in
+ * flight are settled (or the transaction rolled back) before returning. */
+static rdm_rc run_window(exp *x, const prof_model *m, long long lc, long long lr, long long hc,
+                         long long hr, long long retry_of, rdm_err *err)
+{
+    rdm_rc rc;
+    x->wmodel = m->name;
+    x->wlc = lc, x->wlr = lr, x->whc = hc, x->whr = hr;
+    if (!(rc = chunk_open(x, m->name, lc, lr, hc, hr, retry_of, err))) {
+        x->mark = x->slots[x->nslot - 1].sub;
+        sqlite3_stmt *w = cached(x, QC_WIN, x->rd,
+                                 "UPDATE temp.\"rdm:win\" SET lc = ?, lr = ?, hc = ?, hr = ?", err);
+        if (!w) {
+            rc = RDM_ERR_STORE;
+        } else {
+            sqlite3_bind_int64(w, 1, lc);
+            sqlite3_bind_int64(w, 2, lr);
+            sqlite3_bind_int64(w, 3, hc);
+            sqlite3_bind_int64(w, 4, hr);
+            if (sqlite3_step(w) != SQLITE_DONE)
+                rc = store_fail(x->rd, err, "setting the export window");
+            done_stmt(w);
+        }
+        if (!rc)
+            rc = pass(x, 0, err);
+        if (!rc)
+            rc = pass(x, 1, err);
+    }
+    if (rc) {
+        x->wmodel = NULL;
+        if (x->wopen)
+            chunk_close(x, 1);
+        if (x->nslot) {
+            settle(x, rc, err);
+        } else if (x->txn) {
+            store_rollback(x->st);
+            x->txn = 0;
+        }
+        return rc;
+    }
+    chunk_close(x, 0);
+    x->wmodel = NULL;
+    return RDM_OK;
+}
+
 /* Exports the changes of one model of the entity, chunk by chunk, up to
  * NSLOT chunks per commit. */
 static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
@@ -975,49 +1033,80 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
                 settle(x, rc, err);
             return rc;
         }
-        long long retry_of = last_failed(x, m->name, lc, lr);
-        x->wmodel = m->name;
-        x->wlc = lc, x->wlr = lr, x->whc = hc, x->whr = hr;
-        if (!(rc = chunk_open(x, m->name, lc, lr, hc, hr, retry_of, err))) {
-            x->mark = x->slots[x->nslot - 1].sub;
-            sqlite3_stmt *w =
-                cached(x, QC_WIN, x->rd,
-                       "UPDATE temp.\"rdm:win\" SET lc = ?, lr = ?, hc = ?, hr = ?", err);
-            if (!w) {
-                rc = RDM_ERR_STORE;
-            } else {
-                sqlite3_bind_int64(w, 1, lc);
-                sqlite3_bind_int64(w, 2, lr);
-                sqlite3_bind_int64(w, 3, hc);
-                sqlite3_bind_int64(w, 4, hr);
-                if (sqlite3_step(w) != SQLITE_DONE)
-                    rc = store_fail(x->rd, err, "setting the export window");
-                done_stmt(w);
-            }
-            if (!rc)
-                rc = pass(x, 0, err);
-            if (!rc)
-                rc = pass(x, 1, err);
-        }
-        if (rc) {
-            x->wmodel = NULL;
-            if (x->wopen)
-                chunk_close(x, 1);
-            if (x->nslot) {
-                settle(x, rc, err);
-            } else if (x->txn) {
-                store_rollback(x->st);
-                x->txn = 0;
-            }
+        if ((rc = run_window(x, m, lc, lr, hc, hr, last_failed(x, m->name, lc, lr), err)))
             return rc;
-        }
-        chunk_close(x, 0);
-        x->wmodel = NULL;
         x->adv_set = 1, x->adv_model = m->name, x->adv_hc = hc, x->adv_hr = hr;
         lc = hc, lr = hr;
         if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
             return rc;
     }
+}
+
+/* Writes again the windows of the entity's sub-stages whose files were
+ * lost or altered before they were sent (marked reexport = 1 by upload):
+ * every record the window yields now, whatever was exported, and DELETE
+ * for its deleted rows, in new sub-stages whose retry_of names the lost
+ * one; the lost one is marked done (reexport = 2) in the same commit. A
+ * reconciliation sub-stage has no window: its keys are gone from the
+ * state, so it cannot be written again and stays FAILED (logged). */
+static rdm_rc redo_lost(exp *x, rdm_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    rdm_rc rc = store_prepare(x->st,
+                              "SELECT id, model, lo_chg, lo_rid, hi_chg, hi_rid FROM "
+                              "export_substage WHERE entity = ?1 AND reexport = 1 AND status = "
+                              "'FAILED' ORDER BY id",
+                              &q, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_text(q, 1, x->e->key, -1, SQLITE_STATIC);
+    long long ids[64], w[64][4];
+    char models[64][128];
+    int n = 0;
+    while (n < 64 && sqlite3_step(q) == SQLITE_ROW) {
+        ids[n] = sqlite3_column_int64(q, 0);
+        const unsigned char *m = sqlite3_column_text(q, 1);
+        snprintf(models[n], sizeof models[n], "%s", m ? (const char *)m : "");
+        for (int k = 0; k < 4; k++)
+            w[n][k] = sqlite3_column_int64(q, 2 + k);
+        n++;
+    }
+    sqlite3_finalize(q);
+    for (int i = 0; i < n && !rc; i++) {
+        const prof_model *m = models[i][0] ? profile_model(x->p, models[i]) : NULL;
+        if (!m) {
+            log_error("export: sub-stage %lld of %s lost its files before sending; it holds "
+                      "DELETE lines of a reconciliation (or of a model no longer in the "
+                      "profile), which cannot be written again: it stays FAILED",
+                      ids[i], x->e->key);
+            rc = store_execf(x->st, err, "UPDATE export_substage SET reexport = 3 WHERE id = %lld",
+                             ids[i]);
+            continue;
+        }
+        uncache(x, QC_END_A);
+        uncache(x, QC_END_D);
+        if ((rc = views(x, m, err)))
+            break;
+        x->force = 1;
+        int fresh = x->fresh;
+        x->fresh = 0;
+        rc = run_window(x, m, w[i][0], w[i][1], w[i][2], w[i][3], ids[i], err);
+        x->force = 0;
+        x->fresh = fresh;
+        if (rc)
+            break;
+        if ((rc = store_execf(x->st, err, "UPDATE export_substage SET reexport = 2 WHERE id = %lld",
+                              ids[i]))) {
+            settle(x, rc, err);
+            break;
+        }
+        log_info("export: sub-stage %lld of %s, whose files were lost before sending, written "
+                 "again",
+                 ids[i], x->e->key);
+        if ((rc = settle(x, RDM_OK, err)))
+            break;
+    }
+    return rc;
 }
 
 /* Reconciliation of an entity identified by record key (its own select
@@ -1228,6 +1317,7 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
             rc = plat_fsync_dir(parent, err);
         snprintf(dir, sizeof dir, "%s", parent);
     }
+    rc = redo_lost(x, err);
     for (int i = 0; i < e->nmodels && !rc; i++)
         rc = drive_model(x, profile_model(x->p, e->models[i]), err);
     if (!rc && !x->byrow) {

@@ -129,7 +129,7 @@ static void check_value(flc *c, const prof_field *f, const char *v, size_t n, in
     long ln = c->lineno;
     size_t at;
     if (!quoted && n == 0) {
-        if (f->required)
+        if (f->required && (!c->deletes || f->pk))
             problem(c, ln, f->name, "required field is missing (write \"\" for an empty value)");
         return;
     }

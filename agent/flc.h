@@ -36,6 +36,7 @@ typedef struct flc {
     int overlong;    /* the current line passed the cap */
     unsigned long long bytes;
     rdm_buf vals; /* decoded values of one record, NUL-separated */
+    int deletes;  /* a DELETE file: only key fields are required (set after flc_begin) */
 } flc;
 
 void flc_begin(flc *c, const prof_entity *e, const char *prefix, flc_report_fn report, void *ud);

@@ -6,7 +6,7 @@
 #include "../storage/staging.h"
 #include "csvread.h"
 #include "efft.h"
-#include "sha256.h"
+#include "../base/sha256.h"
 
 #include <cJSON.h>
 #include <errno.h>

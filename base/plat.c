@@ -700,3 +700,35 @@ void plat_chan_free(plat_chan *c)
     pthread_cond_destroy(&c->not_full);
     free(c);
 }
+
+long long plat_mono_ms(void)
+{
+#ifdef _WIN32
+    return (long long)GetTickCount64();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+#endif
+}
+
+void plat_sleep_ms(long ms)
+{
+    if (ms <= 0)
+        return;
+#ifdef _WIN32
+    Sleep((DWORD)ms);
+#else
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+#endif
+}
+
+unsigned long long plat_seed(void)
+{
+    unsigned long long s = (unsigned long long)time(NULL) * 6364136223846793005ULL;
+    s ^= (unsigned long long)plat_pid() << 17;
+    s ^= (unsigned long long)plat_mono_ms() * 1442695040888963407ULL;
+    return s ? s : 1;
+}

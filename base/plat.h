@@ -173,4 +173,14 @@ void plat_chan_put(plat_chan *c, void *item);
 void *plat_chan_get(plat_chan *c);
 void plat_chan_free(plat_chan *c);
 
+/* Milliseconds of a monotonic clock (not wall time: immune to clock
+ * changes), for timeouts and backoff. */
+long long plat_mono_ms(void);
+
+/* Sleeps about ms milliseconds. */
+void plat_sleep_ms(long ms);
+
+/* A seed that differs between processes and runs (time, pid, clock). */
+unsigned long long plat_seed(void);
+
 #endif

@@ -230,8 +230,32 @@ static const char m6_export[] =
     /* attachment paths are relative to the data directory, '/'-separated */
     "CREATE UNIQUE INDEX attachment_path ON attachment(path);\n";
 
-static const char *const migrations[] = {m1_stages,  m2_network,  m3_locks,
-                                         m4_staging, m5_postgres, m6_export};
+static const char m7_upload[] =
+    /* send rounds: an operator's re-send starts a new round, whose uploads
+     * are new upload_log rows; reexport: the sub-stage's files were lost or
+     * altered before sending, and export writes its window again (upload.c) */
+    "ALTER TABLE export_substage ADD COLUMN send_round INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE export_substage ADD COLUMN reexport INTEGER NOT NULL DEFAULT 0;\n"
+    "CREATE INDEX export_substage_reexport ON export_substage(entity) WHERE reexport = 1;\n"
+    /* an upload_log row is written before its file is sent (request_id
+     * NULL) and completed after; error says why one never got an id */
+    "ALTER TABLE upload_log ADD COLUMN round INTEGER NOT NULL DEFAULT 0;\n"
+    "ALTER TABLE upload_log ADD COLUMN error TEXT;\n"
+    "ALTER TABLE upload_log ADD COLUMN status_code INTEGER;\n"
+    "ALTER TABLE upload_log ADD COLUMN gave_up_at INTEGER;\n"
+    "CREATE INDEX upload_log_attachment ON upload_log(attachment_id);\n"
+    "ALTER TABLE journal ADD COLUMN attempt INTEGER;\n"
+    /* whether the datamart answers: one row, kept across runs */
+    "CREATE TABLE dm_reach(\n"
+    "  id INTEGER PRIMARY KEY CHECK(id = 1),\n"
+    "  offline_since INTEGER,   -- NULL: it answered last time\n"
+    "  failures INTEGER NOT NULL DEFAULT 0,\n"
+    "  next_try INTEGER,        -- no upload before this time (unless forced)\n"
+    "  last_error TEXT);\n"
+    "INSERT INTO dm_reach(id) VALUES (1);\n";
+
+static const char *const migrations[] = {m1_stages,   m2_network, m3_locks, m4_staging,
+                                         m5_postgres, m6_export,  m7_upload};
 
 int schema_latest(void)
 {

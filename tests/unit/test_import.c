@@ -8,7 +8,7 @@
 
 #include "agent/collect.h"
 #include "agent/import.h"
-#include "agent/sha256.h"
+#include "base/sha256.h"
 #include "base/log.h"
 #include "base/plat.h"
 

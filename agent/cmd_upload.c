@@ -1,0 +1,178 @@
+/* cmd_upload.c - `rdm-agent upload [--force]`, `check-status [--force]`,
+ * `resend ID|--all` and `journal [--since T] [--failed] [--limit N]`. */
+#include "../base/plat.h"
+#include "../storage/journal.h"
+#include "cli.h"
+#include "upload.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parses only "--force"; anything else is a usage error. */
+static rdm_rc force_flag(cli_ctx *ctx, const char *usage, int *force, rdm_err *err)
+{
+    *force = 0;
+    for (int i = 1; i < ctx->argc; i++) {
+        if (strcmp(ctx->argv[i], "--force") == 0)
+            *force = 1;
+        else
+            return rdm_fail(err, RDM_ERR_USAGE, "usage: rdm-agent %s (got '%s')", usage,
+                            ctx->argv[i]);
+    }
+    return RDM_OK;
+}
+
+static void when(long long t, char *buf, size_t n)
+{
+    struct tm tm;
+    if (plat_localtime((time_t)t, &tm))
+        strftime(buf, n, "%Y-%m-%d %H:%M:%S", &tm);
+    else
+        snprintf(buf, n, "%lld", t);
+}
+
+rdm_rc cmd_upload(cli_ctx *ctx, rdm_err *err)
+{
+    int force;
+    store *st = NULL;
+    upload_stats s;
+    rdm_rc rc;
+    char at[32];
+    if ((rc = force_flag(ctx, "upload [--force]", &force, err)) ||
+        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        goto out;
+    rc = upload_run(st, &ctx->cfg, force, &s, err);
+    if (rc == RDM_ERR_BUSY)
+        goto out;
+    if (s.not_due) {
+        when(s.next_try, at, sizeof at);
+        printf("upload: the datamart was unreachable; next attempt at %s (--force tries now); "
+               "%d sub-stage(s) wait\n",
+               at, s.waiting);
+        goto out;
+    }
+    printf("upload: %d file(s) sent (%lld bytes), %d refused; sub-stages: %d finished, %d "
+           "process error, %d failed, %d waiting; %lld bytes in flight\n",
+           s.files_sent, s.bytes_sent, s.files_failed, s.finished, s.process_error, s.failed,
+           s.waiting, s.in_flight);
+    if (s.budget_full)
+        printf("upload: UPLOAD_QUEUE_MAX_SIZE (%lld bytes) reached: the rest goes when the "
+               "datamart has processed what it has (rdm-agent check-status)\n",
+               cfg_int(&ctx->cfg, CFG_UPLOAD_QUEUE_MAX_SIZE));
+    if (s.unreachable) {
+        when(s.next_try, at, sizeof at);
+        printf("upload: the datamart is unreachable (%s); nothing was marked failed; next "
+               "attempt at %s\n",
+               s.reason, at);
+        if (!rc)
+            rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s.reason);
+    }
+out:
+    store_close(st);
+    return rc;
+}
+
+rdm_rc cmd_check_status(cli_ctx *ctx, rdm_err *err)
+{
+    int force;
+    store *st = NULL;
+    status_stats s;
+    rdm_rc rc;
+    if ((rc = force_flag(ctx, "check-status [--force]", &force, err)) ||
+        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        goto out;
+    rc = upload_check_status(st, &ctx->cfg, force, &s, err);
+    if (rc == RDM_ERR_BUSY)
+        goto out;
+    printf("check-status: %d asked: %d processed, %d error, %d in progress, %d unknown; %d "
+           "given up\n",
+           s.asked, s.finished, s.errors, s.still, s.unknown, s.gave_up);
+    if (s.unreachable && !rc)
+        rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s.reason);
+out:
+    store_close(st);
+    return rc;
+}
+
+rdm_rc cmd_resend(cli_ctx *ctx, rdm_err *err)
+{
+    store *st = NULL;
+    long long id = -1;
+    int n = 0;
+    rdm_rc rc;
+    if (ctx->argc == 2 && strcmp(ctx->argv[1], "--all") == 0)
+        id = 0;
+    else if (ctx->argc == 2) {
+        char *end;
+        id = strtoll(ctx->argv[1], &end, 10);
+        if (*end || id <= 0)
+            id = -1;
+    }
+    if (id < 0)
+        return rdm_fail(err, RDM_ERR_USAGE,
+                        "usage: rdm-agent resend ID|--all (ID: an export sub-stage in "
+                        "PROCESS_ERROR)");
+    if ((rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        goto out;
+    if (!(rc = upload_resend(st, id, &n, err)))
+        printf("resend: %d sub-stage(s) back to READY_FOR_EXPORT; rdm-agent upload sends them\n",
+               n);
+out:
+    store_close(st);
+    return rc;
+}
+
+/* T: "YYYY-MM-DD[ HH:MM[:SS]]" (local time) or N followed by m, h or d
+ * (that long ago). */
+static int parse_since(const char *t, time_t *out)
+{
+    char *end;
+    long v = strtol(t, &end, 10);
+    if (end != t && v >= 0 && end[0] && !end[1] && strchr("mhd", end[0])) {
+        long mul = end[0] == 'm' ? 60 : end[0] == 'h' ? 3600 : 86400;
+        *out = time(NULL) - (time_t)v * mul;
+        return 0;
+    }
+    struct tm tm = {0};
+    int n = sscanf(t, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    if (n != 3 && n != 5 && n != 6)
+        return -1;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    tm.tm_isdst = -1;
+    *out = mktime(&tm);
+    return *out == (time_t)-1 ? -1 : 0;
+}
+
+rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err)
+{
+    store *st = NULL;
+    time_t since = 0;
+    int failed = 0, limit = 100;
+    rdm_rc rc;
+    for (int i = 1; i < ctx->argc; i++) {
+        const char *a = ctx->argv[i];
+        if (strcmp(a, "--failed") == 0)
+            failed = 1;
+        else if (strcmp(a, "--since") == 0 && i + 1 < ctx->argc &&
+                 parse_since(ctx->argv[i + 1], &since) == 0)
+            i++;
+        else if (strcmp(a, "--limit") == 0 && i + 1 < ctx->argc && atoi(ctx->argv[i + 1]) >= 0)
+            limit = atoi(ctx->argv[++i]);
+        else
+            return rdm_fail(err, RDM_ERR_USAGE,
+                            "usage: rdm-agent journal [--since T] [--failed] [--limit N] (T: "
+                            "YYYY-MM-DD[ HH:MM[:SS]] local time, or 30m, 2h, 7d ago; N: the "
+                            "newest N rows, 0 = all; got '%s')",
+                            a);
+    }
+    if ((rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        goto out;
+    rc = journal_print(st, since, failed, limit, stdout, err);
+out:
+    store_close(st);
+    return rc;
+}

@@ -1,0 +1,693 @@
+/* upload.c - see upload.h. */
+#include "upload.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+#include "../net/dm.h"
+#include "../storage/journal.h"
+#include "../storage/lock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PICK_MAX 5000 /* candidate files read per batch */
+
+typedef struct up {
+    store *st;
+    const rdm_config *cfg;
+    dm_client *dm;
+    dm_opts o;
+    time_t now;
+} up;
+
+static long long on_journal(void *ud, const http_exchange *x)
+{
+    up *u = ud;
+    journal_entry e = {x->started_at,       x->duration_ms,   x->method,      x->url,
+                       x->request_headers,  x->body_size,     x->body_sha256, x->status,
+                       x->response_headers, x->response_text, x->error,       x->attempt,
+                       x->emulated};
+    return journal_add(u->st, &e);
+}
+
+/* Reads the comma-separated codes of NO_RETRY_STATUS_CODES. */
+static void no_retry_codes(const char *list, unsigned char *out)
+{
+    for (const char *p = list; *p;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p) {
+            p++;
+            continue;
+        }
+        if (v > 0 && v < 600)
+            out[v] = 1;
+        p = end;
+    }
+}
+
+/* Builds the datamart client from [uploader_client].
+ */
+static rdm_rc up_open(up *u, store *st, const rdm_config *cfg, rdm_err *err)
+{
+    memset(u, 0, sizeof *u);
+    u->st = st;
+    u->cfg = cfg;
+    u->now = time(NULL);
+    dm_opts *o = &u->o;
+    o->url = cfg_str(cfg, CFG_URL);
+    o->datamart = cfg_str(cfg, CFG_DATAMART_NAME);
+    o->proxy = cfg_bool(cfg, CFG_USE_PROXY_API);
+    o->username = cfg_str(cfg, CFG_USERNAME);
+    o->password = cfg_str(cfg, CFG_PASSWORD);
+    o->ogrn = cfg_str(cfg, CFG_ORGANIZATION_OGRN);
+    o->installation_name = cfg_str(cfg, CFG_INSTALLATION_NAME);
+    o->installation_id = cfg_str(cfg, CFG_INSTALLATION_ID);
+    o->emulation = cfg_bool(cfg, CFG_ENABLE_REQUEST_EMULATION);
+    o->emu_status = cfg_str(cfg, CFG_RESPONSE_FILE_STATUS);
+    http_opts_default(&o->http);
+    o->http.timeout_s = (long)cfg_int(cfg, CFG_REQUEST_TIMEOUT);
+    o->http.retries = (int)cfg_int(cfg, CFG_REQUEST_RETRIES);
+    o->http.backoff_ms = (long)cfg_int(cfg, CFG_RETRY_BACKOFF_MS);
+    o->http.backoff_max_ms = (long)cfg_int(cfg, CFG_RETRY_BACKOFF_MAX_MS);
+    o->http.max_connections = (int)cfg_int(cfg, CFG_MAX_CONNECTIONS);
+    o->http.verify = cfg_bool(cfg, CFG_VERIFY_TLS);
+    o->http.ca_file = cfg_str(cfg, CFG_CA_FILE);
+    o->http.client_cert = cfg_str(cfg, CFG_CLIENT_CERT);
+    o->http.client_key = cfg_str(cfg, CFG_CLIENT_KEY);
+    no_retry_codes(cfg_str(cfg, CFG_NO_RETRY_STATUS_CODES), o->http.no_retry);
+    if (o->emulation)
+        log_info("datamart: emulation ([uploader_client] ENABLE_REQUEST_EMULATION = True): "
+                 "nothing is sent over the network");
+    /* VERIFY_TLS = False: the configuration warns at every load (config.c) */
+    return dm_new(o, on_journal, u, &u->dm, err);
+}
+
+static void up_close(up *u)
+{
+    dm_free(u->dm);
+    u->dm = NULL;
+}
+
+/* Runs one statement with up to four integer parameters and an optional
+ * text. Returns sqlite3_changes, or -1 (err filled). */
+static int exec_i(up *u, rdm_err *err, const char *sql, const char *text, long long a, long long b,
+                  long long c, long long d)
+{
+    sqlite3_stmt *s;
+    if (store_prepare(u->st, sql, &s, err))
+        return -1;
+    int np = sqlite3_bind_parameter_count(s), i = 1;
+    long long v[4] = {a, b, c, d};
+    if (text && i <= np)
+        sqlite3_bind_text(s, i++, text, -1, SQLITE_TRANSIENT);
+    for (int k = 0; k < 4 && i <= np; k++)
+        sqlite3_bind_int64(s, i++, v[k]);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (r != SQLITE_DONE && r != SQLITE_ROW) {
+        store_fail(u->st, err, "updating the upload state");
+        return -1;
+    }
+    return sqlite3_changes(store_db(u->st));
+}
+
+/* One integer from a query with up to two integer parameters. */
+static long long query_i(up *u, const char *sql, long long a, long long b)
+{
+    sqlite3_stmt *s;
+    long long v = 0;
+    if (store_prepare(u->st, sql, &s, NULL))
+        return 0;
+    int np = sqlite3_bind_parameter_count(s);
+    if (np >= 1)
+        sqlite3_bind_int64(s, 1, a);
+    if (np >= 2)
+        sqlite3_bind_int64(s, 2, b);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+/* Bytes sent and not yet finally answered. */
+static long long in_flight(up *u)
+{
+    return query_i(u,
+                   "SELECT COALESCE(SUM(a.size), 0) FROM upload_log l JOIN attachment a ON "
+                   "a.id = l.attachment_id WHERE l.file_upload_status = 1 AND l.request_id IS "
+                   "NOT NULL AND l.is_emulation = 0 AND l.gave_up_at IS NULL",
+                   0, 0);
+}
+
+/* The datamart did not answer (or kept answering 5xx/429): remember it and
+ * when to try again. Says so once, when it starts. */
+static void mark_unreachable(up *u, const char *why, long retry_after_s, long long *next_try)
+{
+    long long failures = query_i(u, "SELECT failures FROM dm_reach WHERE id = 1", 0, 0);
+    long long was = query_i(u, "SELECT offline_since IS NOT NULL FROM dm_reach WHERE id = 1", 0, 0);
+    long long cap = cfg_int(u->cfg, CFG_OFFLINE_BACKOFF_MAX_MINUTES) * 60;
+    long long delay = 60;
+    for (long long i = 0; i < failures && delay < cap; i++)
+        delay *= 2;
+    if (delay > cap)
+        delay = cap;
+    /* full jitter within the upper half, so sites do not retry in step */
+    delay = delay / 2 + (long long)((plat_seed() >> 11) % (unsigned long long)(delay / 2 + 1));
+    if (retry_after_s > delay)
+        delay = retry_after_s;
+    *next_try = (long long)u->now + delay;
+    exec_i(u, NULL,
+           "UPDATE dm_reach SET offline_since = COALESCE(offline_since, ?2), failures = failures "
+           "+ 1, next_try = ?3, last_error = ?1 WHERE id = 1",
+           why, (long long)u->now, *next_try, 0, 0);
+    if (!was)
+        log_warn("datamart: unreachable (%s); nothing is marked failed, uploads wait and are "
+                 "tried again in %lld s",
+                 why, delay);
+    else
+        log_info("datamart: still unreachable (%s); next attempt in %lld s", why, delay);
+}
+
+static void mark_reachable(up *u)
+{
+    long long since = query_i(u, "SELECT offline_since FROM dm_reach WHERE id = 1", 0, 0);
+    if (!since)
+        return;
+    log_info("datamart: answers again (unreachable since %lld s ago); uploads resume",
+             (long long)u->now - since);
+    exec_i(u, NULL,
+           "UPDATE dm_reach SET offline_since = NULL, failures = 0, next_try = NULL, "
+           "last_error = NULL WHERE id = 1",
+           NULL, 0, 0, 0, 0);
+}
+
+/* Records one status answer for upload id of sub-stage sub. */
+static rdm_rc record_status(up *u, long long id, long long sub, const dm_status *ds,
+                            status_stats *ss, rdm_err *err)
+{
+    rdm_rc rc;
+    if ((rc = store_begin(u->st, err)))
+        return rc;
+    if (exec_i(u, err,
+               "INSERT INTO status_request_log(upload_id, journal_id, request_status, "
+               "created_at) VALUES (?1, NULLIF(?2, 0), CASE WHEN ?4 THEN ?3 END, "
+               "CAST(strftime('%s', 'now') AS INTEGER))",
+               NULL, id, ds->journal_id, ds->code,
+               ds->outcome == HTTP_OK && ds->known && dm_file_status(ds->code) ? 1 : 0) < 0)
+        goto fail;
+    int fs = ds->outcome == HTTP_OK && ds->known ? dm_file_status(ds->code) : 0;
+    if (fs) {
+        if (exec_i(u, err,
+                   "UPDATE upload_log SET file_upload_status = ?1, status_code = ?2, "
+                   "last_status_at = ?3, modified_at = ?3 WHERE id = ?4",
+                   NULL, fs, ds->code, (long long)u->now, id) < 0)
+            goto fail;
+        if (fs == DM_FILE_ERROR &&
+            exec_i(u, err,
+                   "UPDATE export_substage SET status = 'PROCESS_ERROR', ended_at = ?2, error = "
+                   "(SELECT printf('the datamart answered %d %s «%s» for request %s of %s; "
+                   "fix the cause, then rdm-agent resend %d', d.code, d.key, d.title, "
+                   "l.request_id, a.path, l.substage_id) FROM upload_log l JOIN attachment a ON "
+                   "a.id = l.attachment_id JOIN datamart_status d ON d.code = l.status_code "
+                   "WHERE l.id = ?1) WHERE id = ?3 AND status IN ('READY_FOR_EXPORT', "
+                   "'FINISHED')",
+                   NULL, id, (long long)u->now, sub, 0) < 0)
+            goto fail;
+        if (ss)
+            ss->finished += fs == DM_FILE_FINISHED, ss->errors += fs == DM_FILE_ERROR,
+                ss->still += fs == DM_FILE_IN_PROGRESS;
+    } else {
+        if (ds->outcome == HTTP_OK)
+            log_warn("datamart: upload %lld: %s%s", id,
+                     ds->known ? "a status code not in the protocol; stays in progress: " : "",
+                     ds->known ? "" : ds->error);
+        if (ss)
+            ss->unknown++;
+        if (exec_i(u, err, "UPDATE upload_log SET last_status_at = ?1 WHERE id = ?2", NULL,
+                   (long long)u->now, id, 0, 0) < 0)
+            goto fail;
+    }
+    return store_commit(u->st, err);
+fail:
+    store_rollback(u->st);
+    return RDM_ERR_STORE;
+}
+
+/* Ends the READY_FOR_EXPORT sub-stages all of whose files have an id in
+ * their round: FINISHED (those with an error answer are PROCESS_ERROR
+ * already). */
+static int finalize(up *u, rdm_err *err)
+{
+    return exec_i(u, err,
+                  "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE status = "
+                  "'READY_FOR_EXPORT' AND NOT EXISTS (SELECT 1 FROM attachment a WHERE "
+                  "a.substage_id = export_substage.id AND a.size > 0 AND NOT EXISTS (SELECT 1 "
+                  "FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
+                  "export_substage.send_round AND l.request_id IS NOT NULL))",
+                  NULL, (long long)u->now, 0, 0, 0);
+}
+
+typedef struct pick {
+    long long sub, att, round, log_id, size;
+    int op;
+    char entity[128], path[4096], sha[SHA256_HEX], relpath[1024];
+    dm_upload d;
+} pick;
+
+/* Chooses the next files: oldest sub-stage first, one per entity, within
+ * the byte budget. Returns how many (0 = nothing to send). */
+static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rdm_err *err)
+{
+    sqlite3_stmt *q;
+    const char *data_dir = cfg_str(u->cfg, CFG_DATA_DIR);
+    if (store_prepare(u->st,
+                      "SELECT s.id, s.entity, s.send_round, a.id, a.path, a.operation, a.size, "
+                      "a.sha256 FROM export_substage s JOIN attachment a ON a.substage_id = s.id "
+                      "WHERE s.status = 'READY_FOR_EXPORT' AND a.size > 0 AND NOT EXISTS (SELECT "
+                      "1 FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
+                      "s.send_round AND l.request_id IS NOT NULL) ORDER BY s.id, a.operation, "
+                      "a.id LIMIT ?1",
+                      &q, err))
+        return -1;
+    sqlite3_bind_int(q, 1, PICK_MAX);
+    long long flight = in_flight(u), add = 0;
+    int n = 0;
+    while (n < max && sqlite3_step(q) == SQLITE_ROW) {
+        const char *entity = (const char *)sqlite3_column_text(q, 1);
+        int dup = 0;
+        for (int i = 0; i < n && !dup; i++)
+            dup = strcmp(p[i].entity, entity) == 0;
+        if (dup)
+            continue;
+        long long size = sqlite3_column_int64(q, 6);
+        if (flight + add > 0 && flight + add + size > budget) {
+            s->budget_full = 1;
+            break;
+        }
+        pick *k = &p[n++];
+        memset(k, 0, sizeof *k);
+        k->sub = sqlite3_column_int64(q, 0);
+        snprintf(k->entity, sizeof k->entity, "%s", entity);
+        k->round = sqlite3_column_int64(q, 2);
+        k->att = sqlite3_column_int64(q, 3);
+        snprintf(k->relpath, sizeof k->relpath, "%s", (const char *)sqlite3_column_text(q, 4));
+        plat_join(data_dir, k->relpath, k->path, sizeof k->path);
+        k->op = sqlite3_column_int(q, 5);
+        k->size = size;
+        snprintf(k->sha, sizeof k->sha, "%s", (const char *)sqlite3_column_text(q, 7));
+        add += size;
+    }
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* Marks sends a killed run left without an outcome. */
+static int recover(up *u, rdm_err *err)
+{
+    int n = exec_i(u, err,
+                   "UPDATE upload_log SET file_upload_status = 3, modified_at = ?1, error = "
+                   "'interrupted: the agent stopped while sending this file; it may have "
+                   "reached the datamart and is sent again' WHERE request_id IS NULL AND error "
+                   "IS NULL",
+                   NULL, (long long)u->now, 0, 0, 0);
+    if (n > 0)
+        log_warn("upload: %d send(s) of a stopped run had no answer recorded; those files are "
+                 "sent again (the journal shows the first attempt)",
+                 n);
+    return n;
+}
+
+/* Stores the outcome of one send. Returns 1 when the run must stop (the
+ * datamart unreachable), 0 otherwise, -1 on a store error. */
+static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
+{
+    dm_upload *d = &k->d;
+    const unsigned char *nr = u->o.http.no_retry;
+    int stop = 0;
+    if (d->outcome == HTTP_OK) {
+        s->files_sent++;
+        s->bytes_sent += k->size;
+        return exec_i(u, err,
+                      "UPDATE upload_log SET request_id = ?1, journal_id = NULLIF(?2, 0), "
+                      "is_emulation = ?3, modified_at = ?4 WHERE id = ?5",
+                      d->request_id, d->journal_id, d->emulated, (long long)u->now, k->log_id) < 0
+                   ? -1
+                   : 0;
+    }
+    if (exec_i(u, err,
+               "UPDATE upload_log SET error = ?1, file_upload_status = 3, journal_id = "
+               "NULLIF(?2, 0), modified_at = ?3 WHERE id = ?4",
+               d->error, d->journal_id, (long long)u->now, k->log_id, 0) < 0)
+        return -1;
+    char msg[1400];
+    switch (d->outcome) {
+    case HTTP_FILE:
+        snprintf(msg, sizeof msg,
+                 "not sent: %s; the next export writes this sub-stage's records again", d->error);
+        log_error("upload: sub-stage %lld (%s): %s", k->sub, k->entity, msg);
+        s->failed++;
+        *first = RDM_ERR_IO;
+        return exec_i(u, err,
+                      "UPDATE export_substage SET status = 'FAILED', reexport = 1, ended_at = ?2, "
+                      "error = ?1 WHERE id = ?3",
+                      msg, (long long)u->now, k->sub, 0, 0) < 0
+                   ? -1
+                   : 0;
+    case HTTP_STATUS:
+        if (d->status > 0 && d->status < 600 && !nr[d->status] && d->status != 200 &&
+            d->status / 100 != 2) {
+            /* retried to the end: the datamart is not taking files now */
+            mark_unreachable(u, d->error, -1, &s->next_try);
+            snprintf(s->reason, sizeof s->reason, "%s", d->error);
+            s->unreachable = 1;
+            return 1;
+        }
+        snprintf(msg, sizeof msg,
+                 "the datamart refused %s (%s); see rdm-agent journal --failed, then rdm-agent "
+                 "resend %lld",
+                 k->relpath, d->error, k->sub);
+        log_error("upload: sub-stage %lld (%s): %s", k->sub, k->entity, msg);
+        s->files_failed++;
+        s->failed++;
+        *first = RDM_ERR_IO;
+        return exec_i(u, err,
+                      "UPDATE export_substage SET status = 'FAILED', ended_at = ?2, error = ?1 "
+                      "WHERE id = ?3",
+                      msg, (long long)u->now, k->sub, 0, 0) < 0
+                   ? -1
+                   : 0;
+    case HTTP_TLS:
+    case HTTP_LOCAL:
+        if (!*first)
+            *first = rdm_fail(err, d->outcome == HTTP_TLS ? RDM_ERR_CONFIG : RDM_ERR_INTERNAL,
+                              "sending %s: %s%s", k->relpath, d->error,
+                              d->outcome == HTTP_TLS
+                                  ? " (check [uploader_client] URL, CA_FILE, CLIENT_CERT and "
+                                    "CLIENT_KEY)"
+                                  : "");
+        return 1;
+    case HTTP_NET:
+    case HTTP_DEFERRED:
+    default:
+        if (!s->unreachable) {
+            mark_unreachable(u, d->error, -1, &s->next_try);
+            snprintf(s->reason, sizeof s->reason, "%s", d->error);
+        }
+        s->unreachable = 1;
+        stop = 1;
+        return stop;
+    }
+}
+
+rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, rdm_err *err)
+{
+    up u;
+    rdm_rc rc, first = RDM_OK;
+    memset(s, 0, sizeof *s);
+    if ((rc =
+             store_lock_acquire(st, "upload", cfg_int(cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS), err)))
+        return rc;
+    if ((rc = up_open(&u, st, cfg, err)))
+        goto out;
+    int n = recover(&u, err);
+    if (n < 0) {
+        rc = RDM_ERR_STORE;
+        goto out;
+    }
+    s->interrupted = n;
+    long long next = query_i(&u, "SELECT COALESCE(next_try, 0) FROM dm_reach WHERE id = 1", 0, 0);
+    if (!force && !u.o.emulation && next > (long long)u.now) {
+        s->not_due = 1;
+        s->next_try = next;
+        goto count;
+    }
+    int max = u.o.emulation ? 64 : u.o.http.max_connections;
+    long long budget = cfg_int(cfg, CFG_UPLOAD_QUEUE_MAX_SIZE);
+    pick *p = calloc((size_t)max, sizeof *p);
+    dm_upload **dp = calloc((size_t)max, sizeof *dp);
+    dm_status *ds = calloc((size_t)max, sizeof *ds);
+    dm_status **dsp = calloc((size_t)max, sizeof *dsp);
+    if (!p || !dp || !ds || !dsp) {
+        free(p), free(dp), free(ds), free(dsp);
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    int stop = 0;
+    while (!stop) {
+        u.now = time(NULL);
+        int k = choose(&u, p, max, budget, s, err);
+        if (k <= 0) {
+            if (k < 0)
+                rc = RDM_ERR_STORE;
+            break;
+        }
+        /* the intent: committed (synchronous=FULL) before a byte leaves */
+        if ((rc = store_begin(st, err)))
+            break;
+        for (int i = 0; i < k && !rc; i++) {
+            if (exec_i(&u, err,
+                       "INSERT INTO upload_log(substage_id, attachment_id, round, created_at, "
+                       "modified_at, file_upload_status) VALUES (?1, ?2, ?3, ?4, ?4, 1)",
+                       NULL, p[i].sub, p[i].att, p[i].round, (long long)u.now) < 0)
+                rc = RDM_ERR_STORE;
+            p[i].log_id = sqlite3_last_insert_rowid(store_db(st));
+            p[i].d = (dm_upload){.entity = p[i].entity,
+                                 .op_delete = p[i].op == 3,
+                                 .file = p[i].path,
+                                 .size = p[i].size,
+                                 .sha256 = p[i].sha};
+            dp[i] = &p[i].d;
+        }
+        if (rc || (rc = store_commit(st, err))) {
+            store_rollback(st);
+            break;
+        }
+        plat_fault_point("upload: intent committed");
+        if ((rc = dm_upload_files(u.dm, dp, k, err)))
+            break;
+        plat_fault_point("upload: answered");
+        u.now = time(NULL);
+        int answered = 0, nst = 0;
+        if ((rc = store_begin(st, err)))
+            break;
+        for (int i = 0; i < k; i++) {
+            int r = settle(&u, &p[i], s, &first, err);
+            if (r < 0) {
+                rc = RDM_ERR_STORE;
+                break;
+            }
+            stop |= r;
+            answered |= p[i].d.outcome == HTTP_OK || p[i].d.outcome == HTTP_STATUS;
+            if (p[i].d.outcome == HTTP_OK) {
+                ds[nst] = (dm_status){.request_id = p[i].d.request_id, .ud = &p[i]};
+                dsp[nst] = &ds[nst];
+                nst++;
+            }
+        }
+        if (rc || (rc = store_commit(st, err))) {
+            store_rollback(st);
+            break;
+        }
+        if (answered && !s->unreachable)
+            mark_reachable(&u);
+        /* ask once right after the upload, as the reference does */
+        if (nst && !(rc = dm_ask_status(u.dm, dsp, nst, err))) {
+            u.now = time(NULL);
+            for (int i = 0; i < nst && !rc; i++) {
+                pick *pk = ds[i].ud;
+                if (ds[i].outcome == HTTP_OK)
+                    rc = record_status(&u, pk->log_id, pk->sub, &ds[i], NULL, err);
+                s->process_error += ds[i].outcome == HTTP_OK && ds[i].known &&
+                                    dm_file_status(ds[i].code) == DM_FILE_ERROR;
+            }
+        }
+        if (rc)
+            break;
+        int f = finalize(&u, err);
+        if (f < 0) {
+            rc = RDM_ERR_STORE;
+            break;
+        }
+        s->finished += f;
+    }
+    free(p), free(dp), free(ds), free(dsp);
+    if (!rc) {
+        int f = finalize(&u, err);
+        if (f < 0)
+            rc = RDM_ERR_STORE;
+        else
+            s->finished += f;
+    }
+count:
+    s->waiting = (int)query_i(&u,
+                              "SELECT count(*) FROM export_substage WHERE status = "
+                              "'READY_FOR_EXPORT'",
+                              0, 0);
+    s->in_flight = in_flight(&u);
+    if (!rc && first && !s->failed)
+        rc = first; /* err says why (TLS, a local failure) */
+    else if (!rc && first)
+        rc = rdm_fail(err, first,
+                      "%d sub-stage(s) failed while sending (see above); rdm-agent journal "
+                      "--failed shows the exchanges",
+                      s->failed);
+out:
+    up_close(&u);
+    store_lock_release(st, "upload", NULL);
+    return rc;
+}
+
+rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_stats *ss,
+                           rdm_err *err)
+{
+    up u;
+    rdm_rc rc;
+    memset(ss, 0, sizeof *ss);
+    if ((rc = store_lock_acquire(st, "upload_status", cfg_int(cfg, CFG_STATUS_LOCK_EXPIRE_SECONDS),
+                                 err)))
+        return rc;
+    if ((rc = up_open(&u, st, cfg, err)))
+        goto out;
+    long long recheck = cfg_int(cfg, CFG_STATUS_RECHECK_MINUTES) * 60;
+    long long give_up = cfg_int(cfg, CFG_STATUS_GIVE_UP_DAYS) * 86400;
+    enum { BATCH = 200 };
+    long long after = 0;
+    for (;;) {
+        sqlite3_stmt *q;
+        long long ids[BATCH], subs[BATCH];
+        char rid[BATCH][128];
+        dm_status ds[BATCH], *dsp[BATCH];
+        int n = 0;
+        if ((rc = store_prepare(st,
+                                "SELECT id, substage_id, request_id FROM upload_log WHERE "
+                                "file_upload_status = 1 AND request_id IS NOT NULL AND "
+                                "is_emulation = 0 AND gave_up_at IS NULL AND id > ?1 AND (?2 OR "
+                                "last_status_at IS NULL OR last_status_at <= ?3) ORDER BY id "
+                                "LIMIT ?4",
+                                &q, err)))
+            break;
+        sqlite3_bind_int64(q, 1, after);
+        sqlite3_bind_int(q, 2, force);
+        sqlite3_bind_int64(q, 3, (long long)u.now - recheck);
+        sqlite3_bind_int(q, 4, BATCH);
+        while (n < BATCH && sqlite3_step(q) == SQLITE_ROW) {
+            ids[n] = sqlite3_column_int64(q, 0);
+            subs[n] = sqlite3_column_int64(q, 1);
+            snprintf(rid[n], sizeof rid[n], "%s", (const char *)sqlite3_column_text(q, 2));
+            ds[n] = (dm_status){.request_id = rid[n]};
+            dsp[n] = &ds[n];
+            n++;
+        }
+        sqlite3_finalize(q);
+        if (!n)
+            break;
+        after = ids[n - 1];
+        if ((rc = dm_ask_status(u.dm, dsp, n, err)))
+            break;
+        u.now = time(NULL);
+        int unreachable = 0;
+        for (int i = 0; i < n && !rc; i++) {
+            if (ds[i].outcome == HTTP_NET || ds[i].outcome == HTTP_DEFERRED) {
+                if (!unreachable)
+                    snprintf(ss->reason, sizeof ss->reason, "%s", ds[i].error);
+                unreachable = 1;
+                continue;
+            }
+            ss->asked++;
+            if (ds[i].outcome == HTTP_OK)
+                rc = record_status(&u, ids[i], subs[i], &ds[i], ss, err);
+            else {
+                log_warn("datamart: status of request %s: %s", rid[i], ds[i].error);
+                ss->unknown++;
+                exec_i(&u, NULL, "UPDATE upload_log SET last_status_at = ?1 WHERE id = ?2", NULL,
+                       (long long)u.now, ids[i], 0, 0);
+            }
+        }
+        if (rc)
+            break;
+        if (unreachable) {
+            long long next;
+            ss->unreachable = 1;
+            mark_unreachable(&u, ss->reason, -1, &next);
+            break;
+        }
+        if (ss->asked)
+            mark_reachable(&u);
+    }
+    if (!rc) {
+        /* give up polling what never resolves, and say so */
+        sqlite3_stmt *q;
+        if (!(rc = store_prepare(st,
+                                 "SELECT l.id, l.request_id, a.path, l.substage_id FROM "
+                                 "upload_log l JOIN attachment a ON a.id = l.attachment_id WHERE "
+                                 "l.file_upload_status = 1 AND l.request_id IS NOT NULL AND "
+                                 "l.is_emulation = 0 AND l.gave_up_at IS NULL AND l.created_at "
+                                 "<= ?1",
+                                 &q, err))) {
+            sqlite3_bind_int64(q, 1, (long long)u.now - give_up);
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                log_warn("datamart: request %s (%s, sub-stage %lld) has had no final status "
+                         "for %lld day(s); it is no longer polled and no longer counts "
+                         "against UPLOAD_QUEUE_MAX_SIZE: ask the datamart's operator about it",
+                         sqlite3_column_text(q, 1), sqlite3_column_text(q, 2),
+                         (long long)sqlite3_column_int64(q, 3),
+                         cfg_int(cfg, CFG_STATUS_GIVE_UP_DAYS));
+                ss->gave_up++;
+            }
+            sqlite3_finalize(q);
+            if (ss->gave_up &&
+                exec_i(&u, err,
+                       "UPDATE upload_log SET gave_up_at = ?1 WHERE file_upload_status = 1 AND "
+                       "request_id IS NOT NULL AND is_emulation = 0 AND gave_up_at IS NULL AND "
+                       "created_at <= ?2",
+                       NULL, (long long)u.now, (long long)u.now - give_up, 0, 0) < 0)
+                rc = RDM_ERR_STORE;
+        }
+    }
+out:
+    up_close(&u);
+    store_lock_release(st, "upload_status", NULL);
+    return rc;
+}
+
+rdm_rc upload_resend(store *st, long long id, int *n, rdm_err *err)
+{
+    static const char sendable[] =
+        "(status = 'PROCESS_ERROR' OR (status = 'FAILED' AND reexport = 0 AND EXISTS (SELECT 1 "
+        "FROM upload_log l WHERE l.substage_id = export_substage.id AND l.round = "
+        "export_substage.send_round AND l.error IS NOT NULL AND l.error NOT LIKE "
+        "'interrupted:%')))";
+    rdm_rc rc;
+    *n = 0;
+    if ((rc = store_lock_acquire(st, "upload", 3600, err)))
+        return rc;
+    if (id) {
+        sqlite3_stmt *q;
+        char sql[1024];
+        snprintf(sql, sizeof sql, "SELECT status, %s FROM export_substage WHERE id = ?1", sendable);
+        if ((rc = store_prepare(st, sql, &q, err)))
+            goto out;
+        sqlite3_bind_int64(q, 1, id);
+        if (sqlite3_step(q) != SQLITE_ROW)
+            rc = rdm_fail(err, RDM_ERR_NOT_FOUND, "no export sub-stage %lld", id);
+        else if (!sqlite3_column_int(q, 1))
+            rc = rdm_fail(err, RDM_ERR_RANGE,
+                          "export sub-stage %lld is %s: only PROCESS_ERROR sub-stages (and "
+                          "FAILED ones the datamart refused) can be sent again",
+                          id, sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
+        if (rc)
+            goto out;
+    }
+    rc = store_execf(st, err,
+                     "UPDATE export_substage SET status = 'READY_FOR_EXPORT', send_round = "
+                     "send_round + 1, ended_at = NULL, error = NULL WHERE %s AND (%lld = 0 OR id "
+                     "= %lld)",
+                     sendable, id, id);
+    if (!rc)
+        *n = sqlite3_changes(store_db(st));
+out:
+    store_lock_release(st, "upload", NULL);
+    return rc;
+}

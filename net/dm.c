@@ -1,0 +1,504 @@
+/* dm.c - see dm.h. */
+#include "dm.h"
+#include "../base/log.h"
+#include "../base/plat.h"
+
+#include <cJSON.h>
+#include <ctype.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dm_client {
+    dm_opts o;
+    http_client *http;
+    dm_journal_fn journal;
+    void *ud;
+    int emu_code;
+    char base[1024]; /* URL without a trailing '/' */
+    char token[4096];
+    long long token_until; /* monotonic ms */
+    unsigned long long emu_seq;
+};
+
+static const struct {
+    const char *name;
+    int code;
+} emu_names[] = {
+    {"upload_to_buffer", -1},
+    {"buffered", 0},
+    {"wait_for_open_delta", 1},
+    {"in_processing", 2},
+    {"processing", 2},
+    {"success", 3},
+    {"successfully_processed", 3},
+    {"failed", 4},
+    {"failed_processing", 4},
+    {"error", 4},
+    {"request_id_not_found", 5},
+    {"not_found", 5},
+    {"format_logical_control", 6},
+    {"flc", 6},
+    {"flc_error", 7},
+};
+
+int dm_emulated_code(const char *name, int *code)
+{
+    char low[64];
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof low)
+        return -1;
+    for (size_t i = 0; i <= n; i++)
+        low[i] = (char)tolower((unsigned char)name[i]);
+    for (size_t i = 0; i < sizeof emu_names / sizeof emu_names[0]; i++)
+        if (strcmp(low, emu_names[i].name) == 0)
+            return *code = emu_names[i].code, 0;
+    char *end;
+    long v = strtol(low, &end, 10);
+    if (*end || end == low || v < -1 || v > 7)
+        return -1;
+    *code = (int)v;
+    return 0;
+}
+
+int dm_file_status(int code)
+{
+    switch (code) {
+    case -1:
+    case 0:
+    case 1:
+    case 2:
+    case 6:
+        return DM_FILE_IN_PROGRESS;
+    case 3:
+        return DM_FILE_FINISHED;
+    case 4:
+    case 5:
+    case 7:
+        return DM_FILE_ERROR;
+    default:
+        return 0;
+    }
+}
+
+/* Appends s URL-escaped (a path segment). */
+static int put_seg(char *buf, size_t n, size_t *at, const char *s)
+{
+    char *e = curl_easy_escape(NULL, s, 0);
+    if (!e)
+        return -1;
+    int w = snprintf(buf + *at, n - *at, "%s", e);
+    curl_free(e);
+    if (w < 0 || (size_t)w >= n - *at)
+        return -1;
+    *at += (size_t)w;
+    return 0;
+}
+
+int dm_url(const dm_client *c, const char *path, char *buf, size_t n)
+{
+    size_t at = 0;
+    int w = snprintf(buf, n, "%s", c->base);
+    if (w < 0 || (size_t)w >= n)
+        return -1;
+    at = (size_t)w;
+    if (c->o.proxy) {
+        const char *segs[] = {c->o.ogrn, c->o.datamart, c->o.installation_name,
+                              c->o.installation_id};
+        if ((w = snprintf(buf + at, n - at, "/api/v1/secure")) < 0 || (size_t)w >= n - at)
+            return -1;
+        at += (size_t)w;
+        for (int i = 0; i < 4; i++) {
+            if (at + 1 >= n)
+                return -1;
+            buf[at++] = '/';
+            buf[at] = 0;
+            if (put_seg(buf, n, &at, segs[i]))
+                return -1;
+        }
+    }
+    w = snprintf(buf + at, n - at, "%s", path);
+    return w < 0 || (size_t)w >= n - at ? -1 : 0;
+}
+
+/* Forwards http.c's report of an exchange to the caller's journal and
+ * keeps the row id with the request. */
+static void on_exchange(void *ud, const http_req *r, const http_exchange *x)
+{
+    dm_client *c = ud;
+    long long id = c->journal ? c->journal(c->ud, x) : 0;
+    if (r->ud)
+        *(long long *)r->ud = id;
+}
+
+rdm_rc dm_new(const dm_opts *o, dm_journal_fn journal, void *ud, dm_client **out, rdm_err *err)
+{
+    dm_client *c = calloc(1, sizeof *c);
+    rdm_rc rc;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    c->o = *o;
+    c->journal = journal;
+    c->ud = ud;
+    if (o->emulation) {
+        if (dm_emulated_code(o->emu_status ? o->emu_status : "success", &c->emu_code)) {
+            free(c);
+            return rdm_fail(err, RDM_ERR_CONFIG,
+                            "[uploader_client] RESPONSE_FILE_STATUS = '%s' is not a status: use "
+                            "success, in_processing, failed_processing, not_found, flc_error or "
+                            "a code from -1 to 7",
+                            o->emu_status);
+        }
+        *out = c;
+        return RDM_OK;
+    }
+    if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0) {
+        free(c);
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "[uploader_client] URL = '%s': it must start with http:// or https://",
+                        o->url);
+    }
+    snprintf(c->base, sizeof c->base, "%s", o->url);
+    size_t bl = strlen(c->base);
+    while (bl > 0 && c->base[bl - 1] == '/')
+        c->base[--bl] = 0;
+    if (o->proxy) {
+        const char *miss = !*o->username            ? "USERNAME"
+                           : !*o->password          ? "PASSWORD"
+                           : !*o->ogrn              ? "ORGANIZATION_OGRN"
+                           : !*o->installation_name ? "INSTALLATION_NAME"
+                           : !*o->installation_id   ? "INSTALLATION_ID"
+                                                    : NULL;
+        if (miss) {
+            free(c);
+            return rdm_fail(err, RDM_ERR_CONFIG,
+                            "[uploader_client] USE_PROXY_API = True needs %s; set it in the "
+                            "configuration file",
+                            miss);
+        }
+    }
+    if ((rc = http_new(&o->http, on_exchange, c, &c->http, err))) {
+        free(c);
+        return rc;
+    }
+    *out = c;
+    return RDM_OK;
+}
+
+void dm_free(dm_client *c)
+{
+    if (!c)
+        return;
+    http_free(c->http);
+    memset(c->token, 0, sizeof c->token);
+    free(c);
+}
+
+/* Appends "name=value&" form-encoded. */
+static rdm_rc form_add(rdm_buf *b, const char *name, const char *value)
+{
+    char *e = curl_easy_escape(NULL, value, 0);
+    if (!e)
+        return RDM_ERR_NOMEM;
+    rdm_rc rc = buf_addf(b, "%s%s=%s", b->len ? "&" : "", name, e);
+    curl_free(e);
+    return rc;
+}
+
+/* Gets a token (proxy mode) unless the cached one is valid for 30 s more
+ * or force is set. */
+static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
+{
+    if (!force && c->token[0] && plat_mono_ms() + 30000 < c->token_until)
+        return RDM_OK;
+    char url[1200];
+    rdm_buf body;
+    rdm_rc rc;
+    buf_init(&body, 16384);
+    if (snprintf(url, sizeof url, "%s/api/v1/auth_system", c->base) >= (int)sizeof url)
+        return rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
+    if ((rc = form_add(&body, "username", c->o.username)) ||
+        (rc = form_add(&body, "password", c->o.password)) ||
+        (rc = form_add(&body, "organization_ogrn", c->o.ogrn)) ||
+        (rc = form_add(&body, "datamart_memonic", c->o.datamart))) {
+        buf_free(&body);
+        return rdm_fail(err, rc, "out of memory");
+    }
+    long long jid = 0;
+    http_req r = {.method = "POST",
+                  .url = url,
+                  .content_type = "application/x-www-form-urlencoded",
+                  .body = body.p,
+                  .body_len = body.len,
+                  .body_secret = 1,
+                  .response_secret = 1,
+                  .ud = &jid};
+    http_req *rs[1] = {&r};
+    rc = http_perform(c->http, rs, 1, 1, err);
+    memset(body.p, 0, body.len);
+    buf_free(&body);
+    if (rc)
+        goto out;
+    if (r.outcome != HTTP_OK) {
+        rc = rdm_fail(err, r.outcome == HTTP_NET ? RDM_ERR_IO : RDM_ERR_CONFIG,
+                      "proxy API: getting a token from %s failed: %s%s", url, r.error,
+                      r.status == 401 || r.status == 403
+                          ? "; check [uploader_client] USERNAME, PASSWORD and ORGANIZATION_OGRN"
+                          : "");
+        goto out;
+    }
+    cJSON *j = cJSON_ParseWithLength(r.text.p ? r.text.p : "", r.text.len);
+    const cJSON *tok = cJSON_GetObjectItemCaseSensitive(j, "access_token");
+    const cJSON *exp = cJSON_GetObjectItemCaseSensitive(j, "expires_in");
+    if (!cJSON_IsString(tok) || !*tok->valuestring || !cJSON_IsNumber(exp) ||
+        strlen(tok->valuestring) >= sizeof c->token) {
+        cJSON_Delete(j);
+        rc = rdm_fail(err, RDM_ERR_PARSE,
+                      "proxy API: %s: В ответе отсутствует токен, либо время действия токена! "
+                      "(the answer has no access_token or expires_in)",
+                      url);
+        goto out;
+    }
+    snprintf(c->token, sizeof c->token, "%s", tok->valuestring);
+    c->token_until = plat_mono_ms() + (long long)(exp->valuedouble * 1000);
+    memset(tok->valuestring, 0, strlen(tok->valuestring));
+    cJSON_Delete(j);
+    log_info("proxy API: got a token valid for %.0f s", exp->valuedouble);
+out:
+    if (r.text.p)
+        memset(r.text.p, 0, r.text.len);
+    http_req_free(&r);
+    return rc;
+}
+
+/* Runs requests, re-authenticating once and retrying once those answered
+ * 401 in proxy mode. */
+static rdm_rc perform(dm_client *c, http_req **rs, int n, rdm_err *err)
+{
+    rdm_rc rc;
+    if (c->o.proxy) {
+        if ((rc = authenticate(c, 0, err)))
+            return rc;
+        for (int i = 0; i < n; i++)
+            rs[i]->bearer = c->token;
+    }
+    if ((rc = http_perform(c->http, rs, n, 1, err)) || !c->o.proxy)
+        return rc;
+    int again = 0;
+    for (int i = 0; i < n; i++)
+        again += rs[i]->outcome == HTTP_STATUS && rs[i]->status == 401;
+    if (!again)
+        return RDM_OK;
+    log_info("proxy API: the datamart refused the token (401); getting a new one");
+    if ((rc = authenticate(c, 1, err)))
+        return rc;
+    http_req **redo = malloc(sizeof *redo * (size_t)again);
+    if (!redo)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (rs[i]->outcome == HTTP_STATUS && rs[i]->status == 401) {
+            http_req_free(rs[i]);
+            rs[i]->no_retry = 1;
+            redo[k++] = rs[i];
+        }
+    rc = http_perform(c->http, redo, k, 1, err);
+    free(redo);
+    return rc;
+}
+
+/* A journal row for an emulated exchange. */
+static long long emu_journal(dm_client *c, const char *method, const char *path, long long size,
+                             const char *sha, const char *text)
+{
+    char url[1024];
+    snprintf(url, sizeof url, "emulation:%s", path);
+    http_exchange x = {.started_at = time(NULL),
+                       .method = method,
+                       .url = url,
+                       .request_headers = "",
+                       .body_size = size,
+                       .body_sha256 = sha,
+                       .status = 200,
+                       .response_headers = "",
+                       .response_text = text,
+                       .attempt = 1,
+                       .emulated = 1};
+    return c->journal ? c->journal(c->ud, &x) : 0;
+}
+
+/* Copies the id out of an upload's answer: trimmed, printable, not empty. */
+static int take_id(const rdm_buf *t, char *id, size_t n)
+{
+    const char *p = t->p ? t->p : "";
+    size_t len = t->len;
+    while (len && isspace((unsigned char)*p))
+        p++, len--;
+    while (len && isspace((unsigned char)p[len - 1]))
+        len--;
+    if (len >= 2 && p[0] == '"' && p[len - 1] == '"')
+        p++, len -= 2;
+    if (!len || len >= n)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x21 || p[i] == 0x7f || p[i] == '/' || p[i] == '"')
+            return -1;
+    memcpy(id, p, len);
+    id[len] = 0;
+    return 0;
+}
+
+static void lower_copy(char *dst, size_t n, const char *src)
+{
+    size_t i = 0;
+    for (; src[i] && i + 1 < n; i++)
+        dst[i] = (char)tolower((unsigned char)src[i]);
+    dst[i] = 0;
+}
+
+rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    if (n <= 0)
+        return RDM_OK;
+    if (c->o.emulation) {
+        for (int i = 0; i < n; i++) {
+            char path[512], table[128];
+            lower_copy(table, sizeof table, u[i]->entity);
+            snprintf(path, sizeof path, "/v2/datamarts/%s/tables/%s/%s", c->o.datamart, table,
+                     u[i]->op_delete ? "delete" : "upload");
+            snprintf(u[i]->request_id, sizeof u[i]->request_id, "emulation-%lld-%llu",
+                     (long long)time(NULL), ++c->emu_seq);
+            u[i]->outcome = HTTP_OK;
+            u[i]->status = 200;
+            u[i]->emulated = 1;
+            u[i]->error[0] = 0;
+            u[i]->journal_id =
+                emu_journal(c, "POST", path, u[i]->size, u[i]->sha256, u[i]->request_id);
+        }
+        return RDM_OK;
+    }
+    http_req *reqs = calloc((size_t)n, sizeof *reqs);
+    http_req **rs = calloc((size_t)n, sizeof *rs);
+    char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
+    if (!reqs || !rs || !urls) {
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[512], table[128], *et = NULL, *ed = NULL;
+        lower_copy(table, sizeof table, u[i]->entity);
+        et = curl_easy_escape(NULL, table, 0);
+        ed = curl_easy_escape(NULL, c->o.datamart, 0);
+        snprintf(path, sizeof path, "/v2/datamarts/%s/tables/%s/%s", ed ? ed : "", et ? et : "",
+                 u[i]->op_delete ? "delete" : "upload");
+        curl_free(et);
+        curl_free(ed);
+        if (dm_url(c, path, urls[i], sizeof urls[i])) {
+            rc = rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
+            goto out;
+        }
+        reqs[i] = (http_req){.method = "POST",
+                             .url = urls[i],
+                             .content_type = "text/csv",
+                             .file = u[i]->file,
+                             .file_size = u[i]->size,
+                             .file_sha256 = u[i]->sha256,
+                             .ud = &u[i]->journal_id};
+        rs[i] = &reqs[i];
+    }
+    if ((rc = perform(c, rs, n, err)))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        http_req *r = rs[i];
+        u[i]->outcome = r->outcome;
+        u[i]->status = r->status;
+        u[i]->emulated = 0;
+        u[i]->request_id[0] = 0;
+        snprintf(u[i]->error, sizeof u[i]->error, "%s", r->error);
+        if (r->outcome == HTTP_OK && take_id(&r->text, u[i]->request_id, sizeof u[i]->request_id)) {
+            u[i]->outcome = HTTP_STATUS;
+            snprintf(u[i]->error, sizeof u[i]->error, "HTTP %ld with %s instead of a request id",
+                     r->status, r->text.len ? "an answer that is not an id" : "an empty answer");
+        }
+    }
+out:
+    if (reqs)
+        for (int i = 0; i < n; i++)
+            http_req_free(&reqs[i]);
+    free(reqs);
+    free(rs);
+    free(urls);
+    return rc;
+}
+
+rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    if (n <= 0)
+        return RDM_OK;
+    if (c->o.emulation) {
+        for (int i = 0; i < n; i++) {
+            char path[512], text[64];
+            snprintf(path, sizeof path, "/v2/requests/%s/status", s[i]->request_id);
+            snprintf(text, sizeof text, "{\"code\": %d}", c->emu_code);
+            s[i]->outcome = HTTP_OK;
+            s[i]->known = 1;
+            s[i]->code = c->emu_code;
+            s[i]->error[0] = 0;
+            s[i]->journal_id = emu_journal(c, "GET", path, -1, NULL, text);
+        }
+        return RDM_OK;
+    }
+    http_req *reqs = calloc((size_t)n, sizeof *reqs);
+    http_req **rs = calloc((size_t)n, sizeof *rs);
+    char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
+    if (!reqs || !rs || !urls) {
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[512], *e = curl_easy_escape(NULL, s[i]->request_id, 0);
+        snprintf(path, sizeof path, "/v2/requests/%s/status", e ? e : "");
+        curl_free(e);
+        if (dm_url(c, path, urls[i], sizeof urls[i])) {
+            rc = rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
+            goto out;
+        }
+        reqs[i] = (http_req){.method = "GET",
+                             .url = urls[i],
+                             .content_type = "application/json",
+                             .ud = &s[i]->journal_id};
+        rs[i] = &reqs[i];
+    }
+    if ((rc = perform(c, rs, n, err)))
+        goto out;
+    for (int i = 0; i < n; i++) {
+        http_req *r = rs[i];
+        s[i]->outcome = r->outcome;
+        s[i]->known = 0;
+        snprintf(s[i]->error, sizeof s[i]->error, "%s", r->error);
+        if (r->outcome != HTTP_OK)
+            continue;
+        cJSON *j = cJSON_ParseWithLength(r->text.p ? r->text.p : "", r->text.len);
+        const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
+        if (cJSON_IsNumber(code) && code->valuedouble == (double)(int)code->valuedouble) {
+            s[i]->known = 1;
+            s[i]->code = (int)code->valuedouble;
+        } else {
+            snprintf(s[i]->error, sizeof s[i]->error,
+                     "status unknown: the answer has no integer \"code\": %.200s",
+                     r->text.p ? r->text.p : "");
+        }
+        cJSON_Delete(j);
+    }
+out:
+    if (reqs)
+        for (int i = 0; i < n; i++)
+            http_req_free(&reqs[i]);
+    free(reqs);
+    free(rs);
+    free(urls);
+    return rc;
+}
