@@ -12,6 +12,8 @@
 
 #define PICK_MAX 5000 /* candidate files read per batch */
 
+typedef struct pick pick;
+
 typedef struct up {
     store *st;
     const rdm_config *cfg;
@@ -20,14 +22,42 @@ typedef struct up {
     time_t now;
 } up;
 
-static long long on_journal(void *ud, const http_exchange *x)
+/* One file being sent. */
+struct pick {
+    long long sub, att, round, log_id, size;
+    int op;
+    char entity[128], path[4096], sha[SHA256_HEX], relpath[1024];
+    dm_upload d;
+};
+
+static int exec_i(up *u, rdm_err *err, const char *sql, const char *text, long long a, long long b,
+                  long long c, long long d);
+
+/* Journals one exchange; an upload's row is linked to its upload_log row
+ * in the same transaction, so that a run killed after the answer still
+ * finds the request id (recover()). */
+static long long on_journal(void *ud, const http_exchange *x, void *item)
 {
     up *u = ud;
+    pick *k = item;
     journal_entry e = {x->started_at,       x->duration_ms,   x->method,      x->url,
                        x->request_headers,  x->body_size,     x->body_sha256, x->status,
                        x->response_headers, x->response_text, x->error,       x->attempt,
                        x->emulated};
-    return journal_add(u->st, &e);
+    if (!k)
+        return journal_add(u->st, &e);
+    if (store_begin(u->st, NULL))
+        return 0;
+    long long id = journal_add(u->st, &e);
+    if (id && exec_i(u, NULL, "UPDATE upload_log SET journal_id = ?1 WHERE id = ?2", NULL, id,
+                     k->log_id, 0, 0) < 0)
+        id = 0;
+    if (!id || store_commit(u->st, NULL)) {
+        store_rollback(u->st);
+        return 0;
+    }
+    plat_fault_point("upload: answer journaled");
+    return id;
 }
 
 /* Reads the comma-separated codes of NO_RETRY_STATUS_CODES. */
@@ -248,13 +278,6 @@ static int finalize(up *u, rdm_err *err)
                   NULL, (long long)u->now, 0, 0, 0);
 }
 
-typedef struct pick {
-    long long sub, att, round, log_id, size;
-    int op;
-    char entity[128], path[4096], sha[SHA256_HEX], relpath[1024];
-    dm_upload d;
-} pick;
-
 /* Chooses the next files: oldest sub-stage first, one per entity, within
  * the byte budget. Returns how many (0 = nothing to send). */
 static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rdm_err *err)
@@ -305,6 +328,22 @@ static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rd
 /* Marks sends a killed run left without an outcome. */
 static int recover(up *u, rdm_err *err)
 {
+    /* answered, journaled, killed before the id was stored: adopt it */
+    int a =
+        exec_i(u, err,
+               "UPDATE upload_log SET request_id = (SELECT trim(j.response_text, ' \"' || "
+               "char(9, 10, 13)) FROM journal j WHERE j.id = upload_log.journal_id), "
+               "modified_at = ?1 WHERE request_id IS NULL AND error IS NULL AND EXISTS "
+               "(SELECT 1 FROM journal j WHERE j.id = upload_log.journal_id AND "
+               "j.http_status BETWEEN 200 AND 299 AND j.error IS NULL AND trim(j.response_text, "
+               "' \"' || char(9, 10, 13)) <> '')",
+               NULL, (long long)u->now, 0, 0, 0);
+    if (a < 0)
+        return -1;
+    if (a > 0)
+        log_info("upload: %d upload(s) of a stopped run were answered before it stopped; their "
+                 "request ids are taken from the journal (not sent again)",
+                 a);
     int n = exec_i(u, err,
                    "UPDATE upload_log SET file_upload_status = 3, modified_at = ?1, error = "
                    "'interrupted: the agent stopped while sending this file; it may have "
@@ -456,7 +495,8 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                                  .op_delete = p[i].op == 3,
                                  .file = p[i].path,
                                  .size = p[i].size,
-                                 .sha256 = p[i].sha};
+                                 .sha256 = p[i].sha,
+                                 .ud = &p[i]};
             dp[i] = &p[i].d;
         }
         if (rc || (rc = store_commit(st, err))) {

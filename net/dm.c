@@ -122,14 +122,22 @@ int dm_url(const dm_client *c, const char *path, char *buf, size_t n)
     return w < 0 || (size_t)w >= n - at ? -1 : 0;
 }
 
+/* What a request carries for on_exchange: where its journal row id goes,
+ * and the caller's item for an upload. */
+typedef struct tag {
+    long long *journal_id;
+    void *item;
+} tag;
+
 /* Forwards http.c's report of an exchange to the caller's journal and
  * keeps the row id with the request. */
 static void on_exchange(void *ud, const http_req *r, const http_exchange *x)
 {
     dm_client *c = ud;
-    long long id = c->journal ? c->journal(c->ud, x) : 0;
-    if (r->ud)
-        *(long long *)r->ud = id;
+    tag *t = r->ud;
+    long long id = c->journal ? c->journal(c->ud, x, t ? t->item : NULL) : 0;
+    if (t && t->journal_id)
+        *t->journal_id = id;
 }
 
 rdm_rc dm_new(const dm_opts *o, dm_journal_fn journal, void *ud, dm_client **out, rdm_err *err)
@@ -226,6 +234,7 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
         return rdm_fail(err, rc, "out of memory");
     }
     long long jid = 0;
+    tag tg = {&jid, NULL};
     http_req r = {.method = "POST",
                   .url = url,
                   .content_type = "application/x-www-form-urlencoded",
@@ -233,7 +242,7 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
                   .body_len = body.len,
                   .body_secret = 1,
                   .response_secret = 1,
-                  .ud = &jid};
+                  .ud = &tg};
     http_req *rs[1] = {&r};
     rc = http_perform(c->http, rs, 1, 1, err);
     memset(body.p, 0, body.len);
@@ -325,7 +334,7 @@ static long long emu_journal(dm_client *c, const char *method, const char *path,
                        .response_text = text,
                        .attempt = 1,
                        .emulated = 1};
-    return c->journal ? c->journal(c->ud, &x) : 0;
+    return c->journal ? c->journal(c->ud, &x, NULL) : 0;
 }
 
 /* Copies the id out of an upload's answer: trimmed, printable, not empty. */
@@ -381,8 +390,9 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
     }
     http_req *reqs = calloc((size_t)n, sizeof *reqs);
     http_req **rs = calloc((size_t)n, sizeof *rs);
+    tag *tags = calloc((size_t)n, sizeof *tags);
     char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
-    if (!reqs || !rs || !urls) {
+    if (!reqs || !rs || !tags || !urls) {
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -405,7 +415,8 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
                              .file = u[i]->file,
                              .file_size = u[i]->size,
                              .file_sha256 = u[i]->sha256,
-                             .ud = &u[i]->journal_id};
+                             .ud = &tags[i]};
+        tags[i] = (tag){&u[i]->journal_id, u[i]->ud};
         rs[i] = &reqs[i];
     }
     if ((rc = perform(c, rs, n, err)))
@@ -429,6 +440,7 @@ out:
             http_req_free(&reqs[i]);
     free(reqs);
     free(rs);
+    free(tags);
     free(urls);
     return rc;
 }
@@ -453,8 +465,9 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
     }
     http_req *reqs = calloc((size_t)n, sizeof *reqs);
     http_req **rs = calloc((size_t)n, sizeof *rs);
+    tag *tags = calloc((size_t)n, sizeof *tags);
     char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
-    if (!reqs || !rs || !urls) {
+    if (!reqs || !rs || !tags || !urls) {
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -466,10 +479,9 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
             rc = rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
             goto out;
         }
-        reqs[i] = (http_req){.method = "GET",
-                             .url = urls[i],
-                             .content_type = "application/json",
-                             .ud = &s[i]->journal_id};
+        reqs[i] = (http_req){
+            .method = "GET", .url = urls[i], .content_type = "application/json", .ud = &tags[i]};
+        tags[i] = (tag){&s[i]->journal_id, NULL};
         rs[i] = &reqs[i];
     }
     if ((rc = perform(c, rs, n, err)))
@@ -499,6 +511,7 @@ out:
             http_req_free(&reqs[i]);
     free(reqs);
     free(rs);
+    free(tags);
     free(urls);
     return rc;
 }

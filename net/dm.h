@@ -33,8 +33,10 @@ typedef struct dm_opts {
 typedef struct dm_client dm_client;
 
 /* Keeps one exchange (secrets already redacted); returns its journal row
- * id, or 0. */
-typedef long long (*dm_journal_fn)(void *ud, const http_exchange *x);
+ * id, or 0. item: the dm_upload's ud for an upload's exchanges (so the
+ * caller can link the row to its upload in the same transaction: a crash
+ * right after the answer then still knows the request id), else NULL. */
+typedef long long (*dm_journal_fn)(void *ud, const http_exchange *x, void *item);
 
 typedef struct dm_upload {
     const char *entity; /* the entity key; the table is its lower case */

@@ -247,6 +247,20 @@ ag "$D" export >/dev/null 2>&1 && ag "$D" upload >/dev/null && ok || bad "missin
 [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE retry_of = $sub AND status = 'FINISHED'")" = 1 ] && ok || bad "missing file not re-exported"
 emu_stop
 
+# ---- kill -9 at every fault point of an upload, then a rerun: every file
+# accepted once (an answer journaled before the kill gives its id back)
+emu --step-ms 0
+for k in 1 2 3 4 5 6 7; do
+    D=$T/kill$k; setup "$D" 'MAX_CONNECTIONS = 1'
+    n=$(files "$D"); before=$(accepted)
+    RDM_FAULT_KILL_AT=$k ag "$D" upload >/dev/null 2>&1; rc=$?
+    [ $rc = 137 ] || bad "kill at $k: exit $rc, not killed"
+    ag "$D" upload >/dev/null 2>"$T/kill.err" || bad "rerun after kill at $k: $(cat "$T/kill.err")"
+    [ $(($(accepted) - before)) = "$n" ] && ok || bad "kill at $k: $(($(accepted) - before)) accepted, want $n"
+    [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'READY_FOR_EXPORT'")" = 0 ] && ok || bad "kill at $k: sub-stages left"
+done
+emu_stop
+
 # ---- TLS: verification on by default, a CA file, and the explicit off switch
 if command -v openssl >/dev/null; then
     openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
