@@ -379,7 +379,7 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
                "NULLIF(?2, 0), modified_at = ?3 WHERE id = ?4",
                d->error, d->journal_id, (long long)u->now, k->log_id, 0) < 0)
         return -1;
-    char msg[1400];
+    char msg[2200];
     switch (d->outcome) {
     case HTTP_FILE:
         snprintf(msg, sizeof msg,

@@ -448,8 +448,11 @@ static void finish(http_client *c, http_req *r, CURLcode res)
     if (c->journal) {
         char sha[SHA256_HEX] = "";
         if (r->method[0] != 'G' && !r->body_secret) {
-            if (r->file)
-                snprintf(sha, sizeof sha, "%s", r->file_sha256 ? r->file_sha256 : "");
+            if (r->file) {
+                /* the recorded digest is the body's only once all of it left */
+                if (r->sent_ == r->file_size && r->file_sha256)
+                    snprintf(sha, sizeof sha, "%s", r->file_sha256);
+            }
             else {
                 sha256_ctx h;
                 sha256_init(&h);

@@ -215,6 +215,9 @@ emu --step-ms 1000
 D=$T/poll; setup "$D" 'MAX_CONNECTIONS = 4'
 ag "$D" upload >/dev/null || bad "poll upload"
 [ "$(q "$D" "SELECT count(*) FROM upload_log WHERE file_upload_status = 1")" -ge 1 ] && ok || bad "nothing in progress after upload"
+# the emulator restarts: ids and their statuses are kept (an unknown id would be 5)
+emu_stop
+emu --step-ms 1000
 sleep 3.2
 out=$(ag "$D" check-status --force) && echo "$out" | grep -q " 0 in progress" && ok || bad "poll: $out"
 [ "$(q "$D" "SELECT count(*) FROM upload_log WHERE file_upload_status <> 2")" = 0 ] && ok || bad "poll: not all processed"
