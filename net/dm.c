@@ -269,11 +269,12 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
                       url);
         goto out;
     }
+    double valid_s = exp->valuedouble;
     snprintf(c->token, sizeof c->token, "%s", tok->valuestring);
-    c->token_until = plat_mono_ms() + (long long)(exp->valuedouble * 1000);
+    c->token_until = plat_mono_ms() + (long long)(valid_s * 1000);
     memset(tok->valuestring, 0, strlen(tok->valuestring));
     cJSON_Delete(j);
-    log_info("proxy API: got a token valid for %.0f s", exp->valuedouble);
+    log_info("proxy API: got a token valid for %.0f s", valid_s);
 out:
     if (r.text.p)
         memset(r.text.p, 0, r.text.len);
