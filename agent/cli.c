@@ -80,19 +80,52 @@ static const command commands[] = {
      "the sub-stage PROCESS_ERROR; an upload unresolved after STATUS_GIVE_UP_DAYS\n"
      "is no longer polled and is reported. Emulated uploads are skipped.",
      cmd_check_status},
-    {"check-suspended", "", "mark stages that hang past STAGE_TIMEOUT as failed", NULL, NULL},
-    {"transfer", "[--entities A,B]", "collect, export, upload and check once", NULL, NULL},
-    {"run", "", "run as a service with the configured schedules", NULL, NULL},
-    {"stages", "[--collect|--export] [--since T] [--json]", "list stages and sub-stages", NULL,
-     NULL},
-    {"status", "", "one screen: what was done, what waits, what needs a person", NULL, NULL},
-    {"report", "--html FILE", "write a self-contained HTML report", NULL, NULL},
+    {"check-suspended", "", "mark stages that hang past STAGE_TIMEOUT as failed",
+     "Marks FAILED every collect or export stage (and its open sub-stages) with no\n"
+     "new sub-stage for STAGE_TIMEOUT minutes, unless a live process holds its task\n"
+     "lock. The next collect or export picks the work up from where it stood.",
+     cmd_check_suspended},
+    {"transfer", "[--entities A,B]", "collect, export, upload and check once",
+     "One pass of the whole job, for sites that schedule it themselves (cron, the\n"
+     "Windows Task Scheduler): the DUMP_DIR inbox, collect, export, upload (unless\n"
+     "the datamart is in its offline backoff), one status check. Every step runs;\n"
+     "the exit code is that of the first that failed (3: another run holds a lock).",
+     cmd_transfer},
+    {"run", "", "run as a service with the configured schedules",
+     "The service: [rdm_transfer_task] (transfer), [rdm_upload_status_task]\n"
+     "(check-status), [rdm_check_suspend_task] (check-suspended) and\n"
+     "[rdm_cleanup_task] (cleanup) at their cron times, and an upload whenever\n"
+     "files wait and the datamart is due. Sleeps in between. SIGTERM/SIGINT: ends\n"
+     "the current chunk and exits; SIGHUP: re-reads the configuration (a broken one\n"
+     "is refused, the old one kept). RDM_SCHEDULE_SECONDS=N (tests, demos) runs\n"
+     "every task every N seconds instead.",
+     cmd_run},
+    {"stages", "[--collect|--export] [--since T] [--limit N] [--json]",
+     "list stages and sub-stages",
+     "The registry the product's screens show: each stage with its status title,\n"
+     "times, sub-stage counts (finished, ready, datamart error, failed) and first\n"
+     "error. --json: a stable document for monitoring (docs/OPERATOR.md).",
+     cmd_stages},
+    {"status", "", "one screen: what was done, what waits, what needs a person",
+     "Last collect, export, upload and status answer; what waits and what is in\n"
+     "flight; quarantined rows; whether the datamart answered. Exit 1 when\n"
+     "something needs a person (each listed with what to do), for monitoring.",
+     cmd_status},
+    {"report", "--html FILE", "write a self-contained HTML report",
+     "The status facts, per-entity tables and charts of records sent per day and\n"
+     "of the bytes waiting, in one HTML file with no external assets.",
+     cmd_report},
     {"resend", "ID|--all", "put sub-stages the datamart rejected back in the queue",
      "Puts export sub-stage ID (or all) in PROCESS_ERROR - or FAILED because the\n"
      "datamart refused a file - back to READY_FOR_EXPORT, as the product's screen\n"
      "does; the next upload sends all its files again as a new round.",
      cmd_resend},
-    {"cleanup", "", "delete sent files and old journal rows", NULL, NULL},
+    {"cleanup", "", "delete sent files and old journal rows",
+     "Deletes export files the datamart accepted ([rdm_cleanup_task] FINISHED_DAYS\n"
+     "after their sub-stage finished) and those of failed sub-stages (FAILED_DAYS),\n"
+     "never a file not yet accepted; journal rows older than JOURNAL_DAYS; vacuums\n"
+     "the store when a quarter of it is free. Reports what was freed.",
+     cmd_cleanup},
     {"journal", "[--since T] [--failed] [--limit N]", "show the journal of HTTP requests",
      "One line per HTTP exchange with the datamart: time, method, URL, status,\n"
      "size and SHA-256 of the body sent, error or answer. Passwords and tokens are\n"
@@ -177,6 +210,42 @@ rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err)
     if (*cfg_str(&ctx->cfg, CFG_LOG_FILE) &&
         (rc = log_open_file(cfg_str(&ctx->cfg, CFG_LOG_FILE), err)))
         return rc;
+    return RDM_OK;
+}
+
+rdm_rc cli_reload(cli_ctx *ctx, profile *p, rdm_err *err)
+{
+    char path[4096];
+    rdm_config nc;
+    profile np = {0};
+    rdm_rc rc;
+    memset(&nc, 0, sizeof nc);
+    if ((rc = cfg_find_path(ctx->config_opt, path, sizeof path, err)))
+        return rc;
+    rc = cfg_load(&nc, path, print_diag, NULL, err);
+    if (rc == RDM_ERR_CONFIG && nc.errors > 0)
+        rdm_fail(err, rc, "%s: %d error(s) in the new configuration (above)", path, nc.errors);
+    if (!rc) {
+        /* the new profile, read with the new configuration */
+        rdm_config old = ctx->cfg;
+        ctx->cfg = nc;
+        rc = cli_load_profile(ctx, NULL, &np, err);
+        ctx->cfg = old;
+    }
+    if (rc) {
+        cfg_free(&nc);
+        return rc;
+    }
+    if (strcmp(cfg_str(&nc, CFG_DATA_DIR), cfg_str(&ctx->cfg, CFG_DATA_DIR)) != 0)
+        log_warn("[agent] DATA_DIR changed to %s: the running service keeps %s until it is "
+                 "restarted",
+                 cfg_str(&nc, CFG_DATA_DIR), cfg_str(&ctx->cfg, CFG_DATA_DIR));
+    cfg_free(&ctx->cfg);
+    ctx->cfg = nc;
+    profile_free(p);
+    *p = np;
+    if (!ctx->quiet && !ctx->verbose)
+        log_set_level((log_level)log_level_parse(cfg_str(&ctx->cfg, CFG_LOG_LEVEL)));
     return RDM_OK;
 }
 

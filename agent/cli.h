@@ -16,6 +16,8 @@
 #include "../storage/store.h"
 #include "config.h"
 
+#include <time.h>
+
 typedef struct cli_ctx {
     const char *config_opt; /* --config FILE, or NULL */
     int quiet, verbose;
@@ -48,6 +50,36 @@ rdm_rc cmd_upload(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_check_status(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_resend(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_transfer(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_check_suspended(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_cleanup(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_stages(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_status(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_report(cli_ctx *ctx, rdm_err *err);
+
+struct profile;
+
+/* What a step printed for its command, shared with `transfer` (each may
+ * turn rc into a summary message). */
+struct collect_stats;
+struct export_stats;
+struct upload_stats;
+struct status_stats;
+void cli_print_collect(const struct collect_stats *s);
+rdm_rc cli_print_export(const struct export_stats *s, rdm_rc rc, rdm_err *err);
+rdm_rc cli_print_upload(const rdm_config *cfg, const struct upload_stats *s, rdm_rc rc,
+                        rdm_err *err);
+rdm_rc cli_print_status(const struct status_stats *s, rdm_rc rc, rdm_err *err);
+
+/* A time for --since: "YYYY-MM-DD[ HH:MM[:SS]]" (local) or N followed by
+ * m, h or d (that long ago). 0, or -1 when it is neither. */
+int cli_parse_since(const char *t, time_t *out);
+
+/* Re-reads the configuration file and the profiles (SIGHUP): on any error
+ * both stay as they were, the problems are printed and RDM_ERR_CONFIG
+ * returned; on success ctx->cfg and *p are replaced. */
+rdm_rc cli_reload(cli_ctx *ctx, struct profile *p, rdm_err *err);
 
 struct profile;
 /* Loads the profiles named by spec (NULL: [agent] PROFILE), looking for

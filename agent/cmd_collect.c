@@ -1,6 +1,7 @@
 /* cmd_collect.c - `rdm-agent import PATH... [--skip-bad-rows] [--partial]`
  * and `rdm-agent collect`. */
 #include "../base/log.h"
+#include "../base/plat.h"
 #include "cli.h"
 #include "collect.h"
 #include "import.h"
@@ -35,7 +36,7 @@ rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err)
                         "usage: rdm-agent import PATH... [--skip-bad-rows] [--partial] | "
                         "import --inbox");
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
-        (rc = cli_open_store(ctx, &st, NULL, err)))
+        (rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;
     if (inbox) {
         inbox_stats ib;
@@ -50,6 +51,12 @@ rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err)
         const char *a = ctx->argv[i];
         if (a[0] == '-' && a[1])
             continue;
+        if (plat_stop_requested()) {
+            log_warn("import: stopped on request before %s; what was imported stays", a);
+            if (!first)
+                first = rdm_fail(err, RDM_ERR_STOPPED, "import stopped on request");
+            break;
+        }
         rdm_err e;
         rdm_err_clear(&e);
         rc = import_path(st, &p, &ctx->cfg, a, &o, &s, &e);
@@ -74,6 +81,17 @@ out:
     return rc;
 }
 
+void cli_print_collect(const collect_stats *s)
+{
+    if (s->created + s->updated + s->deleted == 0)
+        printf("collect stage %lld: %d source(s), %lld row(s): 0 changes\n", s->stage_id,
+               s->sources, s->rows);
+    else
+        printf("collect stage %lld: %d source(s), %lld row(s), %d sub-stage(s): %lld "
+               "created, %lld updated, %lld deleted\n",
+               s->stage_id, s->sources, s->rows, s->substages, s->created, s->updated, s->deleted);
+}
+
 rdm_rc cmd_collect(cli_ctx *ctx, rdm_err *err)
 {
     profile p = {0};
@@ -84,18 +102,11 @@ rdm_rc cmd_collect(cli_ctx *ctx, rdm_err *err)
     if (ctx->argc > 1)
         return rdm_fail(err, RDM_ERR_USAGE, "collect takes no arguments (got '%s')", ctx->argv[1]);
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
-        (rc = cli_open_store(ctx, &st, NULL, err)))
+        (rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;
     rc = collect_run(st, &p, &ctx->cfg, &s, err);
-    if (!rc) {
-        if (s.created + s.updated + s.deleted == 0)
-            printf("collect stage %lld: %d source(s), %lld row(s): 0 changes\n", s.stage_id,
-                   s.sources, s.rows);
-        else
-            printf("collect stage %lld: %d source(s), %lld row(s), %d sub-stage(s): %lld "
-                   "created, %lld updated, %lld deleted\n",
-                   s.stage_id, s.sources, s.rows, s.substages, s.created, s.updated, s.deleted);
-    }
+    if (!rc)
+        cli_print_collect(&s);
 out:
     store_close(st);
     profile_free(&p);

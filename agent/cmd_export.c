@@ -1,10 +1,33 @@
 /* cmd_export.c - `rdm-agent export [--entities A,B]`. */
+#include "../base/plat.h"
 #include "cli.h"
 #include "export.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* Prints what an export did; a failed entity's message becomes a summary. */
+rdm_rc cli_print_export(const export_stats *s, rdm_rc rc, rdm_err *err)
+{
+    if (s->stage_id)
+        printf("export stage %lld: %d entit%s, %d sub-stage(s), %d file(s), %llu bytes: %lld "
+               "created, %lld updated, %lld deleted%s\n",
+               s->stage_id, s->entities, s->entities == 1 ? "y" : "ies", s->substages, s->files,
+               s->bytes, s->created, s->updated, s->deleted, rc ? " (with errors, see above)" : "");
+    if (s->stage_id)
+        printf("export: %lld record(s) read from the staged models, %lld full-scan step(s)\n",
+               s->rows, s->fullscan_steps);
+    if (rc && rc != RDM_ERR_STOPPED && s->failed)
+        rdm_fail(err, rc,
+                 "the export of %d of %d entit%s failed (see above); the next run retries "
+                 "them from the same changes",
+                 s->failed, s->entities, s->entities == 1 ? "y" : "ies");
+    if (s->orphans)
+        printf("export: %lld file(s) of an interrupted run deleted (never registered)\n",
+               s->orphans);
+    return rc;
+}
 
 rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
 {
@@ -34,25 +57,10 @@ rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
     if ((rc = export_entities(&p, list ? list : cfg_str(&ctx->cfg, CFG_TRANSFER_ENTITIES),
                               list ? "--entities" : "[rdm_transfer_task] ENTITIES", sel, err)))
         goto out;
-    if ((rc = cli_open_store(ctx, &st, NULL, err)))
+    if ((rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;
     rc = export_run(st, &p, &ctx->cfg, cfg_str(&ctx->cfg, CFG_DATA_DIR), sel, &s, err);
-    if (s.stage_id)
-        printf("export stage %lld: %d entit%s, %d sub-stage(s), %d file(s), %llu bytes: %lld "
-               "created, %lld updated, %lld deleted%s\n",
-               s.stage_id, s.entities, s.entities == 1 ? "y" : "ies", s.substages, s.files, s.bytes,
-               s.created, s.updated, s.deleted, rc ? " (with errors, see above)" : "");
-    if (s.stage_id)
-        printf("export: %lld record(s) read from the staged models, %lld full-scan step(s)\n",
-               s.rows, s.fullscan_steps);
-    if (rc && s.failed)
-        rdm_fail(err, rc,
-                 "the export of %d of %d entit%s failed (see above); the next run retries "
-                 "them from the same changes",
-                 s.failed, s.entities, s.entities == 1 ? "y" : "ies");
-    if (s.orphans)
-        printf("export: %lld file(s) of an interrupted run deleted (never registered)\n",
-               s.orphans);
+    rc = cli_print_export(&s, rc, err);
 out:
     free(sel);
     store_close(st);

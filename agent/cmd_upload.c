@@ -33,42 +33,60 @@ static void when(long long t, char *buf, size_t n)
         snprintf(buf, n, "%lld", t);
 }
 
+/* Prints what an upload run did; an unreachable datamart is a failure of
+ * the command (exit 1) though not of any sub-stage. */
+rdm_rc cli_print_upload(const rdm_config *cfg, const upload_stats *s, rdm_rc rc, rdm_err *err)
+{
+    char at[32];
+    if (s->not_due) {
+        when(s->next_try, at, sizeof at);
+        printf("upload: the datamart was unreachable; next attempt at %s (--force tries now); "
+               "%d sub-stage(s) wait\n",
+               at, s->waiting);
+        return rc;
+    }
+    printf("upload: %d file(s) sent (%lld bytes), %d refused; sub-stages: %d finished, %d "
+           "process error, %d failed, %d waiting; %lld bytes in flight\n",
+           s->files_sent, s->bytes_sent, s->files_failed, s->finished, s->process_error, s->failed,
+           s->waiting, s->in_flight);
+    if (s->budget_full)
+        printf("upload: UPLOAD_QUEUE_MAX_SIZE (%lld bytes) reached: the rest goes when the "
+               "datamart has processed what it has (rdm-agent check-status)\n",
+               cfg_int(cfg, CFG_UPLOAD_QUEUE_MAX_SIZE));
+    if (s->unreachable) {
+        when(s->next_try, at, sizeof at);
+        printf("upload: the datamart is unreachable (%s); nothing was marked failed; next "
+               "attempt at %s\n",
+               s->reason, at);
+        if (!rc)
+            rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s->reason);
+    }
+    return rc;
+}
+
+rdm_rc cli_print_status(const status_stats *s, rdm_rc rc, rdm_err *err)
+{
+    printf("check-status: %d asked: %d processed, %d error, %d in progress, %d unknown; %d "
+           "given up\n",
+           s->asked, s->finished, s->errors, s->still, s->unknown, s->gave_up);
+    if (s->unreachable && !rc)
+        rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s->reason);
+    return rc;
+}
+
 rdm_rc cmd_upload(cli_ctx *ctx, rdm_err *err)
 {
     int force;
     store *st = NULL;
     upload_stats s;
     rdm_rc rc;
-    char at[32];
     if ((rc = force_flag(ctx, "upload [--force]", &force, err)) ||
-        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)) ||
+        (rc = plat_signals_init(err)))
         goto out;
     rc = upload_run(st, &ctx->cfg, force, &s, err);
-    if (rc == RDM_ERR_BUSY)
-        goto out;
-    if (s.not_due) {
-        when(s.next_try, at, sizeof at);
-        printf("upload: the datamart was unreachable; next attempt at %s (--force tries now); "
-               "%d sub-stage(s) wait\n",
-               at, s.waiting);
-        goto out;
-    }
-    printf("upload: %d file(s) sent (%lld bytes), %d refused; sub-stages: %d finished, %d "
-           "process error, %d failed, %d waiting; %lld bytes in flight\n",
-           s.files_sent, s.bytes_sent, s.files_failed, s.finished, s.process_error, s.failed,
-           s.waiting, s.in_flight);
-    if (s.budget_full)
-        printf("upload: UPLOAD_QUEUE_MAX_SIZE (%lld bytes) reached: the rest goes when the "
-               "datamart has processed what it has (rdm-agent check-status)\n",
-               cfg_int(&ctx->cfg, CFG_UPLOAD_QUEUE_MAX_SIZE));
-    if (s.unreachable) {
-        when(s.next_try, at, sizeof at);
-        printf("upload: the datamart is unreachable (%s); nothing was marked failed; next "
-               "attempt at %s\n",
-               s.reason, at);
-        if (!rc)
-            rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s.reason);
-    }
+    if (rc != RDM_ERR_BUSY)
+        rc = cli_print_upload(&ctx->cfg, &s, rc, err);
 out:
     store_close(st);
     return rc;
@@ -81,16 +99,12 @@ rdm_rc cmd_check_status(cli_ctx *ctx, rdm_err *err)
     status_stats s;
     rdm_rc rc;
     if ((rc = force_flag(ctx, "check-status [--force]", &force, err)) ||
-        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
+        (rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)) ||
+        (rc = plat_signals_init(err)))
         goto out;
     rc = upload_check_status(st, &ctx->cfg, force, &s, err);
-    if (rc == RDM_ERR_BUSY)
-        goto out;
-    printf("check-status: %d asked: %d processed, %d error, %d in progress, %d unknown; %d "
-           "given up\n",
-           s.asked, s.finished, s.errors, s.still, s.unknown, s.gave_up);
-    if (s.unreachable && !rc)
-        rc = rdm_fail(err, RDM_ERR_IO, "the datamart is unreachable: %s", s.reason);
+    if (rc != RDM_ERR_BUSY)
+        rc = cli_print_status(&s, rc, err);
 out:
     store_close(st);
     return rc;
@@ -124,9 +138,7 @@ out:
     return rc;
 }
 
-/* T: "YYYY-MM-DD[ HH:MM[:SS]]" (local time) or N followed by m, h or d
- * (that long ago). */
-static int parse_since(const char *t, time_t *out)
+int cli_parse_since(const char *t, time_t *out)
 {
     char *end;
     long v = strtol(t, &end, 10);
@@ -158,7 +170,7 @@ rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err)
         if (strcmp(a, "--failed") == 0)
             failed = 1;
         else if (strcmp(a, "--since") == 0 && i + 1 < ctx->argc &&
-                 parse_since(ctx->argv[i + 1], &since) == 0)
+                 cli_parse_since(ctx->argv[i + 1], &since) == 0)
             i++;
         else if (strcmp(a, "--limit") == 0 && i + 1 < ctx->argc && atoi(ctx->argv[i + 1]) >= 0)
             limit = atoi(ctx->argv[++i]);

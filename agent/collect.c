@@ -1,6 +1,8 @@
 /* collect.c - see collect.h. */
 #include "collect.h"
 #include "../base/log.h"
+#include "../base/plat.h"
+#include "../base/progress.h"
 #include "../storage/lock.h"
 #include "../storage/staging.h"
 #include "import.h"
@@ -102,6 +104,18 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
         out->pulls = ps.pulls;
     }
 
+    progress pg;
+    {
+        sqlite3_stmt *q;
+        long long total = 0;
+        if (!store_prepare(st, "SELECT COALESCE(sum(rows), 0) FROM import_source WHERE phase < 3",
+                           &q, NULL)) {
+            if (sqlite3_step(q) == SQLITE_ROW)
+                total = sqlite3_column_int64(q, 0);
+            sqlite3_finalize(q);
+        }
+        progress_begin(&pg, "collect", "rows", total);
+    }
     for (;;) {
         rc = stg_source_next(st, &src, model, sizeof model, err);
         if (rc == RDM_ERR_NOT_FOUND) {
@@ -127,6 +141,13 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
         stg_chunk ch = {0};
         do {
             long long chg = 0, sub = 0, t = (long long)time(NULL);
+            if (plat_stop_requested()) {
+                rc = rdm_fail(err, RDM_ERR_STOPPED,
+                              "collect stopped on request in source %lld (model %s); the next "
+                              "run goes on from its saved position",
+                              src, m->name);
+                break;
+            }
             if ((rc = store_begin(st, err)) || (rc = stg_next_change(st, &chg, err)))
                 break;
             sqlite3_stmt *s = NULL;
@@ -161,6 +182,7 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
                 (rc = store_commit(st, err)))
                 break;
             prev = sub;
+            progress_add(&pg, ch.rows);
             out->substages++;
             out->rows += ch.rows;
             out->created += ch.created;
@@ -172,6 +194,7 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
         if (rc)
             break;
     }
+    progress_end(&pg);
 done:
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     if (rc) {

@@ -56,6 +56,17 @@
       "7200", 1, 31536000, 0, "Срок блокировки задачи поиска зависших этапов, секунд")             \
     X(SUSPEND_STAGE_TIMEOUT, "rdm_check_suspend_task", "STAGE_TIMEOUT", CFGT_INT, "120", 1,        \
       5256000, 0, "Через сколько минут этап без движения считается зависшим (или TIMEDELTA)")      \
+    X(CLEANUP_MINUTE, "rdm_cleanup_task", "MINUTE", CFGT_CRON_MIN, "15", 0, 0, 0,                  \
+      "Очистка: минуты")                                                                           \
+    X(CLEANUP_HOUR, "rdm_cleanup_task", "HOUR", CFGT_CRON_HOUR, "3", 0, 0, 0, "Очистка: часы")     \
+    X(CLEANUP_DAY_OF_WEEK, "rdm_cleanup_task", "DAY_OF_WEEK", CFGT_CRON_DOW, "*", 0, 0, 0,         \
+      "Очистка: дни недели")                                                                       \
+    X(CLEANUP_FINISHED_DAYS, "rdm_cleanup_task", "FINISHED_DAYS", CFGT_INT, "7", 0, 36500, 0,      \
+      "Файлы подэтапов «Завершен», принятых витриной, удаляются через столько дней")               \
+    X(CLEANUP_FAILED_DAYS, "rdm_cleanup_task", "FAILED_DAYS", CFGT_INT, "30", 0, 36500, 0,         \
+      "Файлы подэтапов «Завершен с ошибками» удаляются через столько дней")                        \
+    X(CLEANUP_JOURNAL_DAYS, "rdm_cleanup_task", "JOURNAL_DAYS", CFGT_INT, "30", 1, 36500, 0,       \
+      "Строки журнала HTTP-запросов хранятся столько дней")                                        \
     X(URL, "uploader_client", "URL", CFGT_URL, "http://localhost:8090", 0, 0, 0,                   \
       "Адрес витрины (http:// или https://); путь после адреса сохраняется")                       \
     X(DATAMART_NAME, "uploader_client", "DATAMART_NAME", CFGT_STR, "test", 0, 0, 0,                \

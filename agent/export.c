@@ -3,6 +3,7 @@
 #include "../base/buf.h"
 #include "../base/log.h"
 #include "../base/plat.h"
+#include "../base/progress.h"
 #include "../storage/lock.h"
 #include "../storage/staging.h"
 #include "efft.h"
@@ -131,6 +132,7 @@ typedef struct exp {
     long long stage, upto, now;
     int limit;
     export_stats *out;
+    progress pg;
     /* per entity */
     const prof_entity *e;
     efft_writer w;
@@ -1025,6 +1027,14 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
         return rc;
     cursor_get(x, m->name, &lc, &lr);
     for (;;) {
+        if (plat_stop_requested()) {
+            /* what is in flight is whole: commit it, then stop */
+            if (x->nslot && (rc = settle(x, RDM_OK, err)))
+                return rc;
+            return rdm_fail(err, RDM_ERR_STOPPED,
+                            "export of %s stopped on request; the next run goes on from there",
+                            x->e->key);
+        }
         rc = chunk_end(x, m->name, lc, lr, &hc, &hr, err);
         if (rc == RDM_ERR_NOT_FOUND)
             return x->nslot ? settle(x, RDM_OK, err) : RDM_OK;
@@ -1033,8 +1043,10 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
                 settle(x, rc, err);
             return rc;
         }
+        long long before = x->out->rows;
         if ((rc = run_window(x, m, lc, lr, hc, hr, last_failed(x, m->name, lc, lr), err)))
             return rc;
+        progress_add(&x->pg, x->out->rows - before);
         x->adv_set = 1, x->adv_model = m->name, x->adv_hc = hc, x->adv_hr = hr;
         lc = hc, lr = hr;
         if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
@@ -1498,11 +1510,29 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
      * synchronous=FULL before sending, which makes everything before
      * durable too (the WAL is written in order). */
     store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
+    progress_begin(&x.pg, "export", "records", 0);
     for (int i = 0; i < p->nentities; i++) {
         if (!sel[i])
             continue;
         out->entities++;
+        if (plat_stop_requested()) {
+            rc = rdm_fail(&e1, RDM_ERR_STOPPED,
+                          "export stopped on request before %s; the next run goes on from there",
+                          p->entities[i].key);
+            if (!first) {
+                first = rc;
+                *err = e1;
+            }
+            break;
+        }
         if ((rc = export_entity(&x, &p->entities[i], &e1))) {
+            if (rc == RDM_ERR_STOPPED) {
+                if (!first) {
+                    first = rc;
+                    *err = e1;
+                }
+                break;
+            }
             out->failed++;
             log_error("export of %s failed: %s", p->entities[i].key, e1.msg);
             if (!first) {
@@ -1511,6 +1541,7 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
             }
         }
     }
+    progress_end(&x.pg);
     rc = first;
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     {
@@ -1520,9 +1551,10 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
                 "UPDATE export_stage SET status = '%s', ended_at = %lld, error = %s WHERE id "
                 "= %lld",
                 rc ? "FAILED" : "FINISHED", (long long)time(NULL),
-                rc ? "(SELECT error FROM export_substage WHERE stage_id = export_stage.id AND "
-                     "status = 'FAILED' ORDER BY id LIMIT 1)"
-                   : "NULL",
+                rc == RDM_ERR_STOPPED ? "'stopped on request; the next run goes on from there'"
+                : rc ? "(SELECT error FROM export_substage WHERE stage_id = export_stage.id AND "
+                       "status = 'FAILED' ORDER BY id LIMIT 1)"
+                     : "NULL",
                 x.stage) &&
             !rc) {
             rc = RDM_ERR_STORE;

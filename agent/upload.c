@@ -2,6 +2,7 @@
 #include "upload.h"
 #include "../base/log.h"
 #include "../base/plat.h"
+#include "../base/progress.h"
 #include "../net/dm.h"
 #include "../storage/journal.h"
 #include "../storage/lock.h"
@@ -426,6 +427,16 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
                                     "CLIENT_KEY)"
                                   : "");
         return 1;
+    case HTTP_STOPPED:
+        /* a cut transfer may have reached the datamart; it is sent again */
+        exec_i(u, NULL,
+               "UPDATE upload_log SET error = 'interrupted: ' || error || '; sent again by the "
+               "next run' WHERE id = ?1",
+               NULL, k->log_id, 0, 0, 0);
+        if (!*first)
+            *first = rdm_fail(err, RDM_ERR_STOPPED,
+                              "upload stopped on request; the next run sends what is left");
+        return 1;
     case HTTP_NET:
     case HTTP_DEFERRED:
     default:
@@ -473,8 +484,20 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         goto out;
     }
     int stop = 0;
+    progress pg;
+    progress_begin(&pg, "upload", "files",
+                   query_i(&u,
+                           "SELECT count(*) FROM attachment a JOIN export_substage s ON s.id = "
+                           "a.substage_id WHERE s.status = 'READY_FOR_EXPORT' AND a.size > 0",
+                           0, 0));
     while (!stop) {
         u.now = time(NULL);
+        progress_add(&pg, 0);
+        if (plat_stop_requested()) {
+            first = rdm_fail(err, RDM_ERR_STOPPED,
+                             "upload stopped on request; the next run sends what is left");
+            break;
+        }
         int k = choose(&u, p, max, budget, s, err);
         if (k <= 0) {
             if (k < 0)
@@ -544,6 +567,7 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         }
         if (rc)
             break;
+        progress_add(&pg, k);
         int f = finalize(&u, err);
         if (f < 0) {
             rc = RDM_ERR_STORE;
@@ -551,6 +575,7 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         }
         s->finished += f;
     }
+    progress_end(&pg);
     free(p), free(dp), free(ds), free(dsp);
     if (!rc) {
         int f = finalize(&u, err);
@@ -566,7 +591,7 @@ count:
                               0, 0);
     s->in_flight = in_flight(&u);
     if (!rc && first && !s->failed)
-        rc = first; /* err says why (TLS, a local failure) */
+        rc = first; /* err says why (TLS, a local failure, a stop) */
     else if (!rc && first)
         rc = rdm_fail(err, first,
                       "%d sub-stage(s) failed while sending (see above); rdm-agent journal "
@@ -594,6 +619,10 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
     enum { BATCH = 200 };
     long long after = 0;
     for (;;) {
+        if (plat_stop_requested()) {
+            rc = rdm_fail(err, RDM_ERR_STOPPED, "status check stopped on request");
+            break;
+        }
         sqlite3_stmt *q;
         long long ids[BATCH], subs[BATCH];
         char rid[BATCH][128];

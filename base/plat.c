@@ -732,3 +732,118 @@ unsigned long long plat_seed(void)
     s ^= (unsigned long long)plat_mono_ms() * 1442695040888963407ULL;
     return s ? s : 1;
 }
+
+/* ---- signals ---- */
+
+static volatile sig_atomic_t stop_flag, reload_flag;
+#ifdef _WIN32
+static HANDLE wake_event;
+
+static BOOL WINAPI on_console(DWORD type)
+{
+    (void)type;
+    plat_request_stop();
+    return TRUE;
+}
+
+rdm_rc plat_signals_init(rdm_err *err)
+{
+    if (!wake_event && !(wake_event = CreateEventA(NULL, FALSE, FALSE, NULL)))
+        return rdm_fail(err, RDM_ERR_INTERNAL, "cannot create an event");
+    SetConsoleCtrlHandler(on_console, TRUE);
+    return RDM_OK;
+}
+
+static void wake(void)
+{
+    if (wake_event)
+        SetEvent(wake_event);
+}
+
+void plat_wait_ms(long long ms)
+{
+    if (stop_flag || reload_flag || ms <= 0)
+        return;
+    if (wake_event)
+        WaitForSingleObject(wake_event, ms > 0x7ffffffe ? 0x7ffffffe : (DWORD)ms);
+    else
+        Sleep((DWORD)ms);
+}
+#else
+#include <poll.h>
+static int wake_pipe[2] = {-1, -1};
+
+static void wake(void)
+{
+    if (wake_pipe[1] >= 0) {
+        int e = errno;
+        ssize_t w = write(wake_pipe[1], "x", 1);
+        (void)w;
+        errno = e;
+    }
+}
+
+static void on_signal(int sig)
+{
+    if (sig == SIGHUP)
+        reload_flag = 1;
+    else
+        stop_flag = 1;
+    wake();
+}
+
+rdm_rc plat_signals_init(rdm_err *err)
+{
+    if (wake_pipe[0] < 0) {
+        if (pipe(wake_pipe) != 0)
+            return rdm_fail(err, RDM_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+        for (int i = 0; i < 2; i++) {
+            fcntl(wake_pipe[i], F_SETFL, fcntl(wake_pipe[i], F_GETFL) | O_NONBLOCK);
+            fcntl(wake_pipe[i], F_SETFD, FD_CLOEXEC);
+        }
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    return RDM_OK;
+}
+
+void plat_wait_ms(long long ms)
+{
+    if (stop_flag || reload_flag || ms <= 0)
+        return;
+    if (wake_pipe[0] < 0) {
+        plat_sleep_ms((long)(ms > 0x7fffffff ? 0x7fffffff : ms));
+        return;
+    }
+    struct pollfd p = {wake_pipe[0], POLLIN, 0};
+    if (poll(&p, 1, ms > 0x7fffffff ? 0x7fffffff : (int)ms) > 0) {
+        char buf[64];
+        while (read(wake_pipe[0], buf, sizeof buf) > 0)
+            ;
+    }
+}
+#endif
+
+int plat_stop_requested(void)
+{
+    return stop_flag != 0;
+}
+
+void plat_request_stop(void)
+{
+    stop_flag = 1;
+    wake();
+}
+
+int plat_take_reload(void)
+{
+    if (!reload_flag)
+        return 0;
+    reload_flag = 0;
+    return 1;
+}

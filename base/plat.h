@@ -183,4 +183,22 @@ void plat_sleep_ms(long ms);
 /* A seed that differs between processes and runs (time, pid, clock). */
 unsigned long long plat_seed(void);
 
+/* Signals for a long-running process: SIGTERM and SIGINT (a console
+ * Ctrl+C or close on Windows; the service stop calls plat_request_stop)
+ * ask it to stop, SIGHUP to re-read its configuration. Installs the
+ * handlers; afterwards plat_wait_ms() wakes at once on either. */
+rdm_rc plat_signals_init(rdm_err *err);
+
+/* 1 once a stop was asked (by a signal or plat_request_stop). Long work
+ * checks it between chunks and ends cleanly with RDM_ERR_STOPPED. */
+int plat_stop_requested(void);
+void plat_request_stop(void);
+
+/* 1 when a re-read was asked since the last call (and clears it). */
+int plat_take_reload(void);
+
+/* Sleeps up to ms, waking early when a stop or re-read is asked; no busy
+ * loop. */
+void plat_wait_ms(long long ms);
+
 #endif

@@ -52,6 +52,8 @@ const char *rdm_rc_name(rdm_rc rc)
         return "internal";
     case RDM_ERR_DISK_FULL:
         return "disk-full";
+    case RDM_ERR_STOPPED:
+        return "stopped";
     }
     return "unknown";
 }

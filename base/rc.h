@@ -30,7 +30,8 @@ typedef enum rdm_rc {
     RDM_ERR_RANGE,     /* a value outside what is allowed */
     RDM_ERR_NOT_FOUND, /* a named thing does not exist */
     RDM_ERR_INTERNAL,  /* a bug: an invariant did not hold */
-    RDM_ERR_DISK_FULL  /* no space left (or a file-size limit) while writing */
+    RDM_ERR_DISK_FULL, /* no space left (or a file-size limit) while writing */
+    RDM_ERR_STOPPED    /* a stop was asked (SIGTERM, SIGINT, service stop): work ended cleanly */
 } rdm_rc;
 
 #define RDM_ERR_MAX 1024

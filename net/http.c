@@ -452,8 +452,7 @@ static void finish(http_client *c, http_req *r, CURLcode res)
                 /* the recorded digest is the body's only once all of it left */
                 if (r->sent_ == r->file_size && r->file_sha256)
                     snprintf(sha, sizeof sha, "%s", r->file_sha256);
-            }
-            else {
+            } else {
                 sha256_ctx h;
                 sha256_init(&h);
                 sha256_update(&h, r->body, r->body_len);
@@ -514,10 +513,31 @@ rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm
         buf_init(&reqs[i]->text, TEXT_CAP + 1);
         buf_init(&reqs[i]->hdr_, 4096);
     }
+    long long cut_at = 0;
     while (done < n) {
         long long now = plat_mono_ms();
         long long wake = now + 1000;
-        for (int i = 0; i < n && running < c->o.max_connections; i++) {
+        if (plat_stop_requested()) {
+            if (!cut_at)
+                cut_at = now + 5000;
+            for (int i = 0; i < n; i++) {
+                http_req *r = reqs[i];
+                if (r->state_ == ST_QUEUED || (r->state_ == ST_RUNNING && now >= cut_at)) {
+                    if (r->state_ == ST_RUNNING) {
+                        release(c, r);
+                        running--;
+                    }
+                    r->state_ = ST_DONE;
+                    r->outcome = HTTP_STOPPED;
+                    snprintf(r->error, sizeof r->error, "stopped on request%s",
+                             r->attempts ? " before the answer" : " before sending");
+                    done++;
+                }
+            }
+            if (done == n)
+                break;
+        }
+        for (int i = 0; i < n && running < c->o.max_connections && !cut_at; i++) {
             http_req *r = reqs[i];
             if (r->state_ != ST_QUEUED)
                 continue;

@@ -31,14 +31,15 @@
 
 /* How a request ended. */
 typedef enum http_outcome {
-    HTTP_OK = 0,  /* 2xx (the caller judges the body) */
-    HTTP_STATUS,  /* an HTTP status >= 300 after the retries it allows */
-    HTTP_NET,     /* never reached the server or no answer: DNS, connect, timeout,
-                     a dropped connection, on every attempt */
-    HTTP_FILE,    /* the file body is missing, unreadable or not the bytes recorded */
-    HTTP_TLS,     /* certificate or TLS setup failure (not retried) */
-    HTTP_LOCAL,   /* a local error (memory, curl setup) */
-    HTTP_DEFERRED /* Retry-After asked for longer than the client waits */
+    HTTP_OK = 0,   /* 2xx (the caller judges the body) */
+    HTTP_STATUS,   /* an HTTP status >= 300 after the retries it allows */
+    HTTP_NET,      /* never reached the server or no answer: DNS, connect, timeout,
+                      a dropped connection, on every attempt */
+    HTTP_FILE,     /* the file body is missing, unreadable or not the bytes recorded */
+    HTTP_TLS,      /* certificate or TLS setup failure (not retried) */
+    HTTP_LOCAL,    /* a local error (memory, curl setup) */
+    HTTP_DEFERRED, /* Retry-After asked for longer than the client waits */
+    HTTP_STOPPED   /* a stop was asked (plat_stop_requested): not sent, or cut short */
 } http_outcome;
 
 typedef struct http_opts {
@@ -128,7 +129,9 @@ void http_free(http_client *c);
  * 429, any code not in no_retry) with full-jitter backoff or the server's
  * Retry-After. When stop_on_net is set and one request ends HTTP_NET,
  * requests not yet started end HTTP_NET too ("not tried: the datamart is
- * unreachable") instead of each finding that out. Returns RDM_OK unless the
+ * unreachable") instead of each finding that out. When a stop is asked
+ * (plat_stop_requested), nothing new starts and transfers still running
+ * after 5 s are cut: those end HTTP_STOPPED. Returns RDM_OK unless the
  * client itself broke; each request's outcome says how it went. */
 rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm_err *err);
 

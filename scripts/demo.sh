@@ -1,66 +1,55 @@
 #!/usr/bin/env bash
 # demo.sh - the README's first command: installs what is missing, builds,
-# and runs the agent's main job on the embedded default: shipped
-# configuration, emulation on, nothing leaves the machine. The work
-# directory is build/demo.
-#
-# What runs today: init (store created and checked), config check, import of
-# the shipped sample bundle (conf/sample), collect (staged changes), export
-# (ЕФТТ files under build/demo/data/export), upload in emulation (the
-# shipped default: nothing leaves the machine), then the same sample sent
-# (from a second store) over real HTTP on loopback to the local datamart emulator
-# (rdm-datamart-emulator), their statuses polled, and the journal. The
-# one-shot pipeline (`transfer`) is not built yet; the demo says so.
+# and runs the agent's whole cycle on the shipped configuration and sample
+# data, in build/demo (made afresh each time):
+#   init, config check, the sample bundle (conf/sample) dropped into the
+#   inbox, then `rdm-agent transfer`: inbox import, collect, export, upload
+#   to the local datamart emulator (rdm-datamart-emulator, started on a
+#   loopback port for the occasion and stopped afterwards), one status
+#   check; then check-status until every status is final, and the registry
+#   (`stages`), `status` and the HTML report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build/release -j"$(nproc 2>/dev/null || echo 2)" -- --no-print-directory >/dev/null
 
-agent=$PWD/build/release/rdm-agent
+bin=$PWD/build/release
 sample=$PWD/conf/sample
 work=$PWD/build/demo
-mkdir -p "$work"
+rm -rf "$work"
+mkdir -p "$work/inbox"
 cp conf/rdm-agent.ini "$work/rdm-agent.ini"
-export RDM_GENERAL_EXPORT_ENTITY_ID_PREFIX=DEMO # an installation's prefix, from the environment
 cd "$work"
+export RDM_GENERAL_EXPORT_ENTITY_ID_PREFIX=DEMO # an installation's prefix, from the environment
+agent() { "$bin/rdm-agent" --config rdm-agent.ini "$@"; }
 
-echo "== rdm-agent version"; "$agent" version
-echo "== rdm-agent init";    "$agent" --config rdm-agent.ini init
-echo "== rdm-agent config check"; "$agent" --config rdm-agent.ini config check
-echo "== rdm-agent import $sample"; "$agent" --config rdm-agent.ini import "$sample"
-echo "== rdm-agent collect"; "$agent" --config rdm-agent.ini collect
-echo "== rdm-agent export"; "$agent" --config rdm-agent.ini export
-echo "== rdm-agent upload (emulation: ENABLE_REQUEST_EMULATION = True)"
-"$agent" --config rdm-agent.ini upload
-
-# the same files again, this time over HTTP to the local emulator
-emulator=$PWD/../release/rdm-datamart-emulator
-rm -rf emu && mkdir -p emu
-"$emulator" --state emu/state --port-file emu/port --profile core --prefix DEMO \
-  --step-ms 500 2>emu/log &
-emu_pid=$!
-trap 'kill $emu_pid 2>/dev/null' EXIT
-for _ in $(seq 100); do [ -s emu/port ] && break; sleep 0.05; done
-export RDM_UPLOADER_CLIENT_URL=http://127.0.0.1:$(cat emu/port)
+# the datamart: the local emulator on a free loopback port
+"$bin/rdm-datamart-emulator" --state emulator.state --port-file emulator.port --profile core \
+  --prefix DEMO --step-ms 700 2>emulator.log &
+emu=$!
+trap 'kill $emu 2>/dev/null; wait $emu 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s emulator.port ] && break; sleep 0.05; done
+export RDM_UPLOADER_CLIENT_URL=http://127.0.0.1:$(cat emulator.port)
 export RDM_UPLOADER_CLIENT_ENABLE_REQUEST_EMULATION=False
-export RDM_AGENT_DATA_DIR=data-http
-echo "== rdm-datamart-emulator on $RDM_UPLOADER_CLIENT_URL; a second store (data-http): import, collect, export, upload"
-"$agent" --config rdm-agent.ini -q import "$sample"
-"$agent" --config rdm-agent.ini -q collect
-"$agent" --config rdm-agent.ini export
-"$agent" --config rdm-agent.ini upload
-sleep 2
-echo "== rdm-agent check-status --force"; "$agent" --config rdm-agent.ini check-status --force
-echo "== rdm-agent journal --limit 6"; "$agent" --config rdm-agent.ini journal --limit 6
-echo "== what the emulator accepted (emu/state)"; cut -f3-6 emu/state
-echo "== rdm-agent transfer"
-set +e
-"$agent" --config rdm-agent.ini transfer
-rc=$?
-set -e
-if [ $rc -eq 2 ]; then
-  echo "demo: transfer (collect, export, upload and status in one run) is not built yet; the demo stops here."
-  exit 0
-fi
-exit $rc
+export RDM_SOURCE_INBOX_SETTLE_SECONDS=0
+
+echo "== rdm-agent version"; agent version
+echo "== rdm-agent init"; agent init
+echo "== rdm-agent config check"; agent config check
+echo "== the sample bundle arrives in the inbox ([source] DUMP_DIR)"
+cp -r "$sample" inbox/.sample && mv inbox/.sample inbox/sample && ls inbox/sample
+echo "== rdm-agent transfer (datamart: rdm-datamart-emulator on $RDM_UPLOADER_CLIENT_URL)"
+agent transfer
+echo "== rdm-agent check-status --force, until every status is final"
+for _ in $(seq 20); do
+  out=$(agent check-status --force)
+  echo "$out"
+  echo "$out" | grep -q " 0 in progress" && break
+  sleep 1
+done
+echo "== rdm-agent stages"; agent stages
+echo "== rdm-agent journal --limit 6"; agent journal --limit 6
+echo "== what the emulator accepted (table, operation, rows, ФЛК ok)"; cut -f3-6 emulator.state
+echo "== rdm-agent report --html report.html"; agent report --html report.html
+echo "== rdm-agent status"; agent status

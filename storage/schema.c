@@ -254,8 +254,12 @@ static const char m7_upload[] =
     "  last_error TEXT);\n"
     "INSERT INTO dm_reach(id) VALUES (1);\n";
 
-static const char *const migrations[] = {m1_stages,   m2_network, m3_locks, m4_staging,
-                                         m5_postgres, m6_export,  m7_upload};
+static const char m8_cleanup[] =
+    /* when cleanup deleted the file of an attachment (the row stays: history) */
+    "ALTER TABLE attachment ADD COLUMN removed_at INTEGER;\n";
+
+static const char *const migrations[] = {m1_stages,   m2_network, m3_locks,  m4_staging,
+                                         m5_postgres, m6_export,  m7_upload, m8_cleanup};
 
 int schema_latest(void)
 {
