@@ -2,7 +2,8 @@
 # test.sh - the README's test command (and all that .ci/run does): installs
 # what is missing, builds with gcc and with clang (warnings are errors), and
 # runs the whole suite in each build, the last one under AddressSanitizer +
-# UndefinedBehaviorSanitizer.
+# UndefinedBehaviorSanitizer; then builds the Linux packages and installs,
+# checks and purges the .deb on this machine (as root: CI is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -26,3 +27,12 @@ echo "== gcc, AddressSanitizer + UndefinedBehaviorSanitizer"
 build build/asan -DCMAKE_C_COMPILER=gcc -DRDM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
+
+echo "== Linux packages (.deb, .rpm): built, installed on this machine, checked, purged"
+if [ "$(id -u)" -eq 0 ]; then
+  bash tests/pkg/test_deb.sh "$PWD" "$PWD/build/pkgtest"
+elif sudo -n true 2>/dev/null; then
+  sudo bash tests/pkg/test_deb.sh "$PWD" "$PWD/build/pkgtest"
+else
+  echo "packages: NOT TESTED: installing a package needs root (or sudo without a password)"
+fi
