@@ -141,7 +141,13 @@ static const command commands[] = {
      "last line. Prints each problem with its line and field; exit 1 if any.\n"
      "The profile is [agent] PROFILE unless --profile names another.",
      cmd_validate},
-    {"service", "install|uninstall|start|stop", "manage the Windows service", NULL, NULL},
+    {"service", "install|uninstall|start|stop|status", "manage the Windows service",
+     "Windows: registers (install) the service \"rdm-agent\", which runs\n"
+     "`rdm-agent --config FILE run` at boot and restarts it after a failure;\n"
+     "start, stop (a clean stop within seconds), status, uninstall (configuration\n"
+     "and data stay). Run as an administrator. On Linux the package's systemd unit\n"
+     "does this: the command says so and exits 2.",
+     cmd_service},
     {"version", "", "print the version, git revision and library versions", NULL, cmd_version},
     {"help", "[COMMAND]", "print this help, or a command's", NULL, NULL},
 };

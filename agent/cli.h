@@ -57,6 +57,7 @@ rdm_rc cmd_cleanup(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_stages(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_status(cli_ctx *ctx, rdm_err *err);
 rdm_rc cmd_report(cli_ctx *ctx, rdm_err *err);
+rdm_rc cmd_service(cli_ctx *ctx, rdm_err *err);
 
 struct profile;
 
