@@ -156,7 +156,8 @@ static const command commands[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: rdm-agent [--config FILE] [-q|--quiet] [-v|--verbose] COMMAND [options]\n"
+    fprintf(out, "usage: rdm-agent [--config FILE] [--portable] [-q|--quiet] [-v|--verbose] "
+                 "COMMAND [options]\n"
                  "\ncommands (`rdm-agent help COMMAND` for one):\n");
     for (size_t i = 0; i < NCOMMANDS; i++) {
         fprintf(out, "  %-16s %s%s\n", commands[i].name, commands[i].summary,
@@ -195,6 +196,29 @@ static void print_diag(void *ud, int level, const char *msg)
         log_warn("%s", msg);
 }
 
+/* Portable mode (--portable, or a file "rdm-agent.portable" beside the
+ * binary: a USB stick): the configuration is rdm-agent.ini beside the
+ * binary, and with it (relative paths) the profiles, the data and the log. */
+static rdm_rc portable_config(cli_ctx *ctx, rdm_err *err)
+{
+    static char path[4096];
+    char dir[4096], marker[4096];
+    if (ctx->config_opt || plat_exe_dir(dir, sizeof dir))
+        return RDM_OK;
+    if (!ctx->portable &&
+        (plat_join(dir, "rdm-agent.portable", marker, sizeof marker) || !plat_exists(marker)))
+        return RDM_OK;
+    if (plat_join(dir, "rdm-agent.ini", path, sizeof path))
+        return rdm_fail(err, RDM_ERR_CONFIG, "portable: the folder %s has too long a name", dir);
+    if (!plat_exists(path))
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "portable mode: %s not found; put the configuration beside the binary "
+                        "(rdm-agent config defaults > rdm-agent.ini makes one)",
+                        path);
+    ctx->config_opt = path;
+    return RDM_OK;
+}
+
 rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err)
 {
     char path[4096];
@@ -202,7 +226,8 @@ rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err)
 
     if (ctx->cfg_loaded)
         return RDM_OK;
-    if ((rc = cfg_find_path(ctx->config_opt, path, sizeof path, err)))
+    if ((rc = portable_config(ctx, err)) ||
+        (rc = cfg_find_path(ctx->config_opt, path, sizeof path, err)))
         return rc;
     rc = cfg_load(&ctx->cfg, path, print_diag, NULL, err);
     ctx->cfg_loaded = 1;
@@ -308,6 +333,8 @@ int cli_main(int argc, char **argv)
             ctx.config_opt = argv[++i];
         } else if (strncmp(a, "--config=", 9) == 0) {
             ctx.config_opt = a + 9;
+        } else if (strcmp(a, "--portable") == 0) {
+            ctx.portable = 1;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             ctx.quiet = 1;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {

@@ -21,7 +21,8 @@
 typedef struct cli_ctx {
     const char *config_opt; /* --config FILE, or NULL */
     int quiet, verbose;
-    int argc; /* the command's own arguments (argv[0] = command) */
+    int portable; /* --portable, or a file rdm-agent.portable beside the binary */
+    int argc;     /* the command's own arguments (argv[0] = command) */
     char **argv;
     rdm_config cfg;
     int cfg_loaded;

@@ -225,6 +225,22 @@ int plat_system_config(char *buf, size_t n)
     return (w < 0 || (size_t)w >= n) ? -1 : 0;
 }
 
+int plat_exe_dir(char *buf, size_t n)
+{
+    char path[4096];
+#ifdef _WIN32
+    DWORD len = GetModuleFileNameA(NULL, path, sizeof path);
+    if (len == 0 || len >= sizeof path)
+        return -1;
+#else
+    ssize_t len = readlink("/proc/self/exe", path, sizeof path - 1);
+    if (len <= 0)
+        return -1;
+    path[len] = 0;
+#endif
+    return plat_dirname(path, buf, n);
+}
+
 int plat_isatty_stderr(void)
 {
 #ifdef _WIN32

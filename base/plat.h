@@ -84,6 +84,9 @@ int plat_system_config(char *buf, size_t n);
 
 int plat_isatty_stderr(void);
 
+/* The folder of the running executable (no trailing separator). 0, or -1. */
+int plat_exe_dir(char *buf, size_t n);
+
 /* Thread-safe localtime/gmtime; return 1, or 0 if t cannot be converted. */
 int plat_localtime(time_t t, struct tm *out);
 int plat_gmtime(time_t t, struct tm *out);
