@@ -303,9 +303,15 @@ rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, profile *p, rdm_err *err
     /* $RDM_PROFILE_PATH, then profiles/ beside the configuration, then the
      * installed share folder, then the source tree this binary was built
      * from (for running from a build directory) */
-    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s", env && *env ? env : "",
+    char exe[2048], rel[4096] = "";
+    /* and share/rdm-agent/profiles beside the binary's folder (an installed
+     * Windows build, wherever it was installed) */
+    if (plat_exe_dir(exe, sizeof exe) == 0)
+        snprintf(rel, sizeof rel, "%s%c..%cshare%crdm-agent%cprofiles", exe, PLAT_SEP, PLAT_SEP,
+                 PLAT_SEP, PLAT_SEP);
+    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s%c%s", env && *env ? env : "",
              env && *env ? (PLAT_LIST_SEP == ';' ? ";" : ":") : "", own, PLAT_LIST_SEP,
-             RDM_SHARE_PROFILES, PLAT_LIST_SEP, RDM_SOURCE_PROFILES);
+             RDM_SHARE_PROFILES, PLAT_LIST_SEP, rel, PLAT_LIST_SEP, RDM_SOURCE_PROFILES);
     rdm_rc rc = profile_load(p, spec ? spec : cfg_str(&ctx->cfg, CFG_PROFILE), ctx->cfg.base_dir,
                              dirs, err);
     /* a broken profile is a configuration error (exit 2), not bad data */

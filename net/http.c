@@ -15,6 +15,7 @@ enum { ST_QUEUED, ST_RUNNING, ST_DONE };
 
 struct http_client {
     http_opts o;
+    char ca_default[4096]; /* Windows: the shipped CA bundle, when present */
     CURLM *multi;
     http_journal_fn journal;
     void *ud;
@@ -104,6 +105,17 @@ rdm_rc http_new(const http_opts *o, http_journal_fn journal, void *ud, http_clie
     c->journal = journal;
     c->ud = ud;
     c->rng = plat_seed();
+#ifdef _WIN32
+    {
+        char dir[4096];
+        if (plat_exe_dir(dir, sizeof dir) == 0) {
+            snprintf(c->ca_default, sizeof c->ca_default, "%s\\..\\share\\rdm-agent\\ca-bundle.pem",
+                     dir);
+            if (!plat_exists(c->ca_default))
+                c->ca_default[0] = 0;
+        }
+    }
+#endif
     if (!(c->multi = curl_multi_init())) {
         free(c);
         return rdm_fail(err, RDM_ERR_INTERNAL, "libcurl: cannot create a multi handle");
@@ -357,6 +369,12 @@ static void start(http_client *c, http_req *r)
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->o.verify ? 2L : 0L);
     if (c->o.ca_file && *c->o.ca_file)
         curl_easy_setopt(e, CURLOPT_CAINFO, c->o.ca_file);
+#ifdef _WIN32
+    /* mbed TLS cannot read the Windows certificate store: the CA bundle
+     * shipped beside the binary (share/rdm-agent/ca-bundle.pem) */
+    else if (c->ca_default[0])
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_default);
+#endif
     if (c->o.client_cert && *c->o.client_cert)
         curl_easy_setopt(e, CURLOPT_SSLCERT, c->o.client_cert);
     if (c->o.client_key && *c->o.client_key)

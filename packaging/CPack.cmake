@@ -5,11 +5,13 @@
 # build configured with -DCMAKE_INSTALL_PREFIX=/usr.
 set(_pk ${CMAKE_SOURCE_DIR}/packaging/linux)
 
-# the configuration template, made by the agent just built
+# the configuration template (conf/rdm-agent.ini with the service's settings)
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/rdm-agent.ini
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/packaging
-  COMMAND sh ${_pk}/make-config.sh $<TARGET_FILE:rdm-agent> ${CMAKE_BINARY_DIR}/packaging/rdm-agent.ini
-  DEPENDS rdm-agent ${_pk}/make-config.sh VERBATIM)
+  COMMAND sh ${CMAKE_SOURCE_DIR}/packaging/make-config.sh ${CMAKE_SOURCE_DIR}/conf/rdm-agent.ini
+          ${CMAKE_BINARY_DIR}/packaging/rdm-agent.ini linux
+  DEPENDS ${CMAKE_SOURCE_DIR}/packaging/make-config.sh ${CMAKE_SOURCE_DIR}/conf/rdm-agent.ini
+  VERBATIM)
 add_custom_command(OUTPUT ${CMAKE_BINARY_DIR}/packaging/rdm-agent.1.gz
                           ${CMAKE_BINARY_DIR}/packaging/rdm-datamart-emulator.1.gz
                           ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz
