@@ -134,7 +134,9 @@ int plat_is_abs(const char *path)
 #ifdef _WIN32
     if (path[0] && path[1] == ':' && is_sep(path[2]))
         return 1;
-    return is_sep(path[0]) && is_sep(path[1]);
+    /* \\server\share, and \dir or /dir (rooted on the current drive): never
+     * joined onto another folder */
+    return is_sep(path[0]);
 #else
     return path[0] == '/';
 #endif
@@ -223,6 +225,21 @@ int plat_system_config(char *buf, size_t n)
     w = snprintf(buf, n, "/etc/rdm-agent/rdm-agent.ini");
 #endif
     return (w < 0 || (size_t)w >= n) ? -1 : 0;
+}
+
+int plat_setenv(const char *name, const char *value)
+{
+#ifdef _WIN32
+    if (value)
+        return _putenv_s(name, value) == 0 ? 0 : -1;
+    /* "NAME=" removes it from the C library's copy of the environment */
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s=", name);
+    SetEnvironmentVariableA(name, NULL);
+    return _putenv(buf) == 0 ? 0 : -1;
+#else
+    return value ? setenv(name, value, 1) : unsetenv(name);
+#endif
 }
 
 int plat_exe_dir(char *buf, size_t n)

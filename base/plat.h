@@ -84,6 +84,10 @@ int plat_system_config(char *buf, size_t n);
 
 int plat_isatty_stderr(void);
 
+/* Sets (value not NULL) or removes an environment variable of this
+ * process. 0, or -1. */
+int plat_setenv(const char *name, const char *value);
+
 /* The folder of the running executable (no trailing separator). 0, or -1. */
 int plat_exe_dir(char *buf, size_t n);
 

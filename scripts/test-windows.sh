@@ -4,8 +4,9 @@
 # static rdm-agent.exe (cmake/mingw-w64.cmake), then under wine: version,
 # init, config check, import + collect + export of the shipped sample, and
 # `transfer` over loopback HTTP to the Linux emulator, whose state must list
-# every file; then the setup program (NSIS) installed silently, the service
-# registered and queried, and uninstalled. Prints "N passed, N failed" and
+# every file; the unit tests (cmocka, cross-built) run through wine; then
+# the setup program (NSIS) installed silently, the service it registered
+# and started stopped cleanly, and everything uninstalled. Prints "N passed, N failed" and
 # how long it took. Not part of scripts/test.sh (CI time): run it by hand.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,7 @@ fi
 bash scripts/win-deps.sh || exit 1
 B=$ROOT/build/win
 cmake -S . -B "$B" -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/mingw-w64.cmake" -DCMAKE_BUILD_TYPE=Release \
-    -DRDM_WERROR=ON >"$B.log" 2>&1 && cmake --build "$B" -j"$(nproc)" >>"$B.log" 2>&1 ||
+    -DRDM_WERROR=ON -DRDM_TESTS=ON >"$B.log" 2>&1 && cmake --build "$B" -j"$(nproc)" >>"$B.log" 2>&1 ||
     { grep -E "error|Error" "$B.log" | head -30; exit 1; }
 EXE=$B/rdm-agent.exe
 echo "rdm-agent.exe: $(du -k "$EXE" | cut -f1) KiB, built in $(($(date +%s) - T0)) s"
@@ -41,7 +42,14 @@ T=$(mktemp -d /tmp/rdm-win-XXXXXX)
 trap 'kill $EPID 2>/dev/null; wineserver -k 2>/dev/null; rm -rf "$T"' EXIT
 $W version >"$T/out" 2>&1 && grep -q "rdm-agent" "$T/out" && ok || bad "version: $(cat "$T/out")"
 
-# the Linux emulator on loopback
+# the unit tests, as Windows programs (ctest runs them through wine)
+t1=$(date +%s)
+ctest --test-dir "$B" >"$T/ctest.out" 2>&1 && ok || bad "unit tests under wine: $(grep -A20 'tests passed' "$T/ctest.out")"
+echo "unit tests under wine: $(grep 'tests passed' "$T/ctest.out"), $(($(date +%s) - t1)) s"
+
+# the Linux emulator on loopback (the native build's: scripts/test.sh makes it)
+[ -x "$ROOT/build/gcc/rdm-datamart-emulator" ] || { cmake -S . -B "$ROOT/build/gcc" >/dev/null &&
+    cmake --build "$ROOT/build/gcc" -j"$(nproc)" >/dev/null; }
 "$ROOT/build/gcc/rdm-datamart-emulator" --state "$T/emu.state" --port-file "$T/port" --profile core \
     --prefix WIN --step-ms 0 2>"$T/emu.log" &
 EPID=$!
@@ -72,7 +80,14 @@ if [ -n "$SETUP" ]; then
     [ -f "$PD/rdm-agent.ini" ] && grep -q "^ENABLE_REQUEST_EMULATION = False" "$PD/rdm-agent.ini" && ok ||
         bad "no configuration in ProgramData"
     [ -f "$PD/data/rdm-agent.db" ] && ok || bad "setup did not create the store"
-    wine 'C:\rdm-agent-test\bin\rdm-agent.exe' service status >"$T/out" 2>&1 && ok || bad "service status: $(cat "$T/out")"
+    # setup registered and started the service; a stop request ends it cleanly
+    wine 'C:\rdm-agent-test\bin\rdm-agent.exe' service status >"$T/out" 2>&1 && grep -q running "$T/out" && ok ||
+        bad "service status after setup: $(cat "$T/out")"
+    t1=$(date +%s%N)
+    wine 'C:\rdm-agent-test\bin\rdm-agent.exe' service stop >"$T/out" 2>&1 && ok || bad "service stop: $(cat "$T/out")"
+    echo "service stop took $((($(date +%s%N) - t1) / 1000000)) ms"
+    grep -q "run: stopped on request" "$PD/log/rdm-agent.log" && ok || bad "the service did not stop cleanly: $(tail -3 "$PD/log/rdm-agent.log")"
+    wine 'C:\rdm-agent-test\bin\rdm-agent.exe' service status 2>&1 | grep -q stopped && ok || bad "service not stopped"
     wine 'C:\rdm-agent-test\Uninstall.exe' /S >/dev/null 2>&1; sleep 2
     [ ! -e "$WINEPREFIX/drive_c/rdm-agent-test/bin/rdm-agent.exe" ] && [ -f "$PD/rdm-agent.ini" ] && ok ||
         bad "uninstall: the program stays or the configuration went"

@@ -5,7 +5,7 @@
 # mbed TLS and libcurl (on mbed TLS: the same TLS code on every Windows
 # version, no dependency on the system's Schannel; a CA bundle ships beside
 # the .exe). libpq is not built: the Windows agent reads CSV dumps and USB
-# bundles only (the README says so).
+# bundles only (the README says so). cmocka is built for the unit tests.
 #
 # Idempotent and cached: each library is built once into PREFIX (default
 # build/win-deps/prefix); a stamp file per library skips it next time.
@@ -42,7 +42,7 @@ if [ ! -f "$W/src/.fetched" ]; then
     APT=(apt-get -o Dir::Etc::SourceList="$W/deb-src.sources" -o Dir::Etc::SourceParts=/nonexistent
          -o Dir::State::Lists="$LISTS")
     "${APT[@]}" update -q >/dev/null
-    (cd "$W/src" && "${APT[@]}" source -q sqlite3 curl mbedtls cjson libcsv >/dev/null 2>&1)
+    (cd "$W/src" && "${APT[@]}" source -q sqlite3 curl mbedtls cjson libcsv cmocka >/dev/null 2>&1)
     touch "$W/src/.fetched"
 fi
 srcdir() { find "$W/src" -maxdepth 1 -type d -name "$1-[0-9]*" | sort | tail -1; }
@@ -108,5 +108,18 @@ if ! stamp curl; then
         -DCURL_ZLIB=OFF -DCURL_BROTLI=OFF -DCURL_ZSTD=OFF -DENABLE_UNIX_SOCKETS=OFF \
         -DCURL_CA_BUNDLE=none -DCURL_CA_PATH=none -DHTTP_ONLY=ON
     done_ curl
+fi
+t0=$(date +%s)
+if ! stamp cmocka; then
+    # cmocka: only for the unit tests run under wine (scripts/test-windows.sh)
+    if [ -z "$(srcdir cmocka)" ]; then
+        mkdir -p "$LISTS/partial"
+        (cd "$W/src" && apt-get -o Dir::Etc::SourceList="$W/deb-src.sources" \
+            -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$LISTS" source -q cmocka \
+            >/dev/null 2>&1)
+    fi
+    cm "$(srcdir cmocka)" "$W/b-cmocka" -DWITH_STATIC_LIB=ON -DBUILD_STATIC_LIB=ON -DWITH_EXAMPLES=OFF \
+        -DUNIT_TESTING=OFF -DPICKY_DEVELOPER=OFF
+    done_ cmocka
 fi
 echo "win-deps: ready in $PREFIX"

@@ -7,6 +7,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/plat.h"
+
+/* the folder separator paths are joined with */
+#ifdef _WIN32
+#define SEP "\\"
+#else
+#define SEP "/"
+#endif
+
 #include "agent/config.h"
 
 #include <stdio.h>
@@ -285,9 +294,9 @@ static void test_paths_relative_to_file(void **st)
     diags d;
     assert_int_equal(load(&cfg, &d, with_prefix("[agent]\nDATA_DIR = state\nLOG_FILE = /l.log\n")),
                      RDM_OK);
-    assert_string_equal(cfg_str(&cfg, CFG_DATA_DIR), "/etc/x/state");
+    assert_string_equal(cfg_str(&cfg, CFG_DATA_DIR), "/etc/x" SEP "state");
     assert_string_equal(cfg_str(&cfg, CFG_LOG_FILE), "/l.log");
-    assert_string_equal(cfg_str(&cfg, CFG_DUMP_DIR), "/etc/x/inbox"); /* default, too */
+    assert_string_equal(cfg_str(&cfg, CFG_DUMP_DIR), "/etc/x" SEP "inbox"); /* default, too */
     cfg_free(&cfg);
 }
 
@@ -296,28 +305,28 @@ static void test_environment(void **st)
     (void)st;
     rdm_config cfg;
     diags d;
-    setenv("RDM_UPLOADER_CLIENT_URL", "https://env.example", 1);
-    setenv("RDM_GENERAL_EXPORT_CHUNK_SIZE", "42", 1);      /* short form of rdm_* sections */
-    setenv("RDM_RDM_GENERAL_COLLECT_CHUNK_SIZE", "43", 1); /* literal form */
-    setenv("RDM_AGENT_DATA_DIR", "rel", 1);
+    plat_setenv("RDM_UPLOADER_CLIENT_URL", "https://env.example");
+    plat_setenv("RDM_GENERAL_EXPORT_CHUNK_SIZE", "42");      /* short form of rdm_* sections */
+    plat_setenv("RDM_RDM_GENERAL_COLLECT_CHUNK_SIZE", "43"); /* literal form */
+    plat_setenv("RDM_AGENT_DATA_DIR", "rel");
     assert_int_equal(load(&cfg, &d, with_prefix("[uploader_client]\nURL = http://file\n")), RDM_OK);
     assert_string_equal(cfg_str(&cfg, CFG_URL), "https://env.example");
     assert_int_equal(cfg.v[CFG_URL].origin, CFG_FROM_ENV);
     assert_string_equal(cfg.v[CFG_URL].env, "RDM_UPLOADER_CLIENT_URL");
     assert_int_equal(cfg_int(&cfg, CFG_EXPORT_CHUNK_SIZE), 42);
     assert_int_equal(cfg_int(&cfg, CFG_COLLECT_CHUNK_SIZE), 43);
-    assert_string_equal(cfg_str(&cfg, CFG_DATA_DIR), "./rel");
+    assert_string_equal(cfg_str(&cfg, CFG_DATA_DIR), "." SEP "rel");
     cfg_free(&cfg);
-    setenv("RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT", "soon", 1);
+    plat_setenv("RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT", "soon");
     assert_int_equal(load(&cfg, &d, prefix), RDM_ERR_CONFIG);
     has(&d, "environment RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT ([uploader_client] "
             "REQUEST_TIMEOUT): 'soon' is not an integer");
     cfg_free(&cfg);
-    unsetenv("RDM_UPLOADER_CLIENT_URL");
-    unsetenv("RDM_GENERAL_EXPORT_CHUNK_SIZE");
-    unsetenv("RDM_RDM_GENERAL_COLLECT_CHUNK_SIZE");
-    unsetenv("RDM_AGENT_DATA_DIR");
-    unsetenv("RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT");
+    plat_setenv("RDM_UPLOADER_CLIENT_URL", NULL);
+    plat_setenv("RDM_GENERAL_EXPORT_CHUNK_SIZE", NULL);
+    plat_setenv("RDM_RDM_GENERAL_COLLECT_CHUNK_SIZE", NULL);
+    plat_setenv("RDM_AGENT_DATA_DIR", NULL);
+    plat_setenv("RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT", NULL);
 }
 
 static void test_masking(void **st)

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "tmpdir.h"
+
 #include "base/plat.h"
 #include "storage/lock.h"
 #include "storage/schema.h"
@@ -17,8 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#ifndef _WIN32 /* the tests with a second process (fork) are POSIX-only */
 #include <sys/wait.h>
 #include <unistd.h>
+#endif
 
 static char dir[256];
 static char path[300];
@@ -26,8 +30,7 @@ static char path[300];
 static int setup(void **st)
 {
     (void)st;
-    snprintf(dir, sizeof dir, "/tmp/rdm-test-store-XXXXXX");
-    if (!mkdtemp(dir))
+    if (test_mkdtemp(dir, sizeof dir, "rdm-test-store"))
         return -1;
     snprintf(path, sizeof path, "%s/rdm-agent.db", dir);
     return 0;
@@ -36,9 +39,7 @@ static int setup(void **st)
 static int teardown(void **st)
 {
     (void)st;
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd);
+    return test_rmtree(dir);
 }
 
 static int q_int(sqlite3 *db, const char *sql)
@@ -186,6 +187,7 @@ static void test_foreign_files(void **st)
     assert_non_null(strstr(err.msg, "not a readable SQLite database"));
 }
 
+#ifndef _WIN32
 /* A child process that opens the store, takes a lock (or opens a write
  * transaction when task is NULL), reports on `ready`, and waits for `go`
  * to close. */
@@ -361,6 +363,8 @@ static void test_migration_waits_for_writer(void **st)
     store_close(s);
 }
 
+#endif
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -368,10 +372,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_files, setup, teardown),
+#ifndef _WIN32
         cmocka_unit_test_setup_teardown(test_two_processes_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_foreign_host_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_waits_for_writer, setup, teardown),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
