@@ -5,7 +5,8 @@
 # the installed service's settings made explicit: emulation off; on Linux
 # state and inbox under /var/lib/rdm-agent (logs go to the journal); on
 # Windows data, inbox and a log file beside the configuration in
-# %ProgramData%\rdm-agent.
+# %ProgramData%\rdm-agent; portable (a USB stick): all of it, and the CA
+# bundle, beside the binary.
 set -eu
 in=$1 out=$2 os=$3
 case $os in
@@ -13,7 +14,9 @@ linux) set -- 'ENABLE_REQUEST_EMULATION = False' 'DATA_DIR = /var/lib/rdm-agent'
     'DUMP_DIR = /var/lib/rdm-agent/inbox' ;;
 windows) set -- 'ENABLE_REQUEST_EMULATION = False' 'DATA_DIR = data' 'DUMP_DIR = inbox' \
     'LOG_FILE = log\rdm-agent.log' ;;
-*) echo "make-config.sh: linux or windows, not $os" >&2; exit 2 ;;
+portable | windows-portable) set -- 'ENABLE_REQUEST_EMULATION = False' 'DATA_DIR = data' \
+    'DUMP_DIR = inbox' 'LOG_FILE = rdm-agent.log' 'CA_FILE = ca-bundle.pem' ;;
+*) echo "make-config.sh: linux, windows, portable or windows-portable, not $os" >&2; exit 2 ;;
 esac
 cp "$in" "$out.tmp"
 for kv in "$@"; do
@@ -23,5 +26,5 @@ for kv in "$@"; do
     sed -i "s|^# $k =.*\$|$v|" "$out.tmp"
     grep -qxF "$kv" "$out.tmp" || { echo "make-config.sh: $k not found in $in" >&2; exit 1; }
 done
-if [ "$os" = windows ]; then sed -i 's/$/\r/' "$out.tmp"; fi
+case $os in windows*) sed -i 's/$/\r/' "$out.tmp" ;; esac
 mv "$out.tmp" "$out"

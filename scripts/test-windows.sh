@@ -94,5 +94,22 @@ if [ -n "$SETUP" ]; then
 else
     bad "no setup program"
 fi
+# the portable zip (a USB stick): the .exe with its configuration, profiles,
+# CA bundle and the portable marker; run from its folder, it keeps its data there
+V=$(sed -n 's/^project(rdm-agent VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
+P=$ROOT/build/rdm-agent-$V-windows-x86_64-portable
+rm -rf "$P" && mkdir -p "$P/profiles"
+cp "$EXE" "$P/" && x86_64-w64-mingw32-strip "$P/rdm-agent.exe"
+cp conf/profiles/*.json "$P/profiles/"
+sh packaging/make-config.sh conf/rdm-agent.ini "$P/rdm-agent.ini" windows-portable
+printf 'rdm-agent keeps its configuration and data in this folder\r\n' >"$P/rdm-agent.portable"
+cp /etc/ssl/certs/ca-certificates.crt "$P/ca-bundle.pem"
+(cd "$ROOT/build" && rm -f "$(basename "$P").zip" &&
+    python3 -c 'import shutil,sys; shutil.make_archive(sys.argv[1], "zip", ".", sys.argv[1])' "$(basename "$P")")
+rm -rf "$T/stick" && mkdir -p "$T/stick" && (cd "$T/stick" && python3 -m zipfile -e "$P.zip" .)
+SP=$T/stick/$(basename "$P")
+(cd / && wine "$SP/rdm-agent.exe" init >"$T/out" 2>&1) && [ -f "$SP/data/rdm-agent.db" ] && ok ||
+    bad "portable zip: init did not keep the store beside the .exe: $(cat "$T/out")"
+echo "portable zip: $(basename "$P").zip $(du -k "$P.zip" | cut -f1) KiB"
 echo "$pass passed, $fail failed; $(($(date +%s) - T0)) s in all"
 [ "$fail" = 0 ]
