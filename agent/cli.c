@@ -295,7 +295,7 @@ rdm_rc cli_open_store(cli_ctx *ctx, store **st, int *from_version, rdm_err *err)
 
 rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, profile *p, rdm_err *err)
 {
-    char dirs[8192];
+    char dirs[16384];
     const char *env = getenv("RDM_PROFILE_PATH");
     char own[4096];
     if (plat_join(ctx->cfg.base_dir, "profiles", own, sizeof own))
@@ -309,9 +309,12 @@ rdm_rc cli_load_profile(cli_ctx *ctx, const char *spec, profile *p, rdm_err *err
     if (plat_exe_dir(exe, sizeof exe) == 0)
         snprintf(rel, sizeof rel, "%s%c..%cshare%crdm-agent%cprofiles", exe, PLAT_SEP, PLAT_SEP,
                  PLAT_SEP, PLAT_SEP);
-    snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s%c%s", env && *env ? env : "",
-             env && *env ? (PLAT_LIST_SEP == ';' ? ";" : ":") : "", own, PLAT_LIST_SEP,
-             RDM_SHARE_PROFILES, PLAT_LIST_SEP, rel, PLAT_LIST_SEP, RDM_SOURCE_PROFILES);
+    int w = snprintf(dirs, sizeof dirs, "%s%s%s%c%s%c%s%c%s", env && *env ? env : "",
+                     env && *env ? (PLAT_LIST_SEP == ';' ? ";" : ":") : "", own, PLAT_LIST_SEP,
+                     RDM_SHARE_PROFILES, PLAT_LIST_SEP, rel, PLAT_LIST_SEP, RDM_SOURCE_PROFILES);
+    if (w < 0 || (size_t)w >= sizeof dirs)
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "RDM_PROFILE_PATH and the profile folders are too long");
     rdm_rc rc = profile_load(p, spec ? spec : cfg_str(&ctx->cfg, CFG_PROFILE), ctx->cfg.base_dir,
                              dirs, err);
     /* a broken profile is a configuration error (exit 2), not bad data */
