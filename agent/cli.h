@@ -74,6 +74,12 @@ rdm_rc cli_print_upload(const rdm_config *cfg, const struct upload_stats *s, rdm
                         rdm_err *err);
 rdm_rc cli_print_status(const struct status_stats *s, rdm_rc rc, rdm_err *err);
 
+/* Parses a command's --entities A,B (its only option) into sel[i] = 1 for
+ * each selected entity of p (else [rdm_transfer_task] ENTITIES, else all);
+ * the caller frees *sel. */
+rdm_rc cli_option_entities(cli_ctx *ctx, const struct profile *p, unsigned char **sel,
+                           rdm_err *err);
+
 /* A time for --since: "YYYY-MM-DD[ HH:MM[:SS]]" (local) or N followed by
  * m, h or d (that long ago). 0, or -1 when it is neither. */
 int cli_parse_since(const char *t, time_t *out);

@@ -29,15 +29,11 @@ rdm_rc cli_print_export(const export_stats *s, rdm_rc rc, rdm_err *err)
     return rc;
 }
 
-rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
+/* Shared by export and transfer: the command's only option is --entities
+ * (else [rdm_transfer_task] ENTITIES, else all). */
+rdm_rc cli_option_entities(cli_ctx *ctx, const profile *p, unsigned char **sel, rdm_err *err)
 {
     const char *list = NULL;
-    profile p = {0};
-    store *st = NULL;
-    unsigned char *sel = NULL;
-    export_stats s;
-    rdm_rc rc;
-
     for (int i = 1; i < ctx->argc; i++) {
         const char *a = ctx->argv[i];
         if (strcmp(a, "--entities") == 0 && i + 1 < ctx->argc)
@@ -45,17 +41,25 @@ rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
         else if (strncmp(a, "--entities=", 11) == 0)
             list = a + 11;
         else
-            return rdm_fail(err, RDM_ERR_USAGE,
-                            "usage: rdm-agent export [--entities A,B] (got '%s')", a);
+            return rdm_fail(err, RDM_ERR_USAGE, "usage: rdm-agent %s [--entities A,B] (got '%s')",
+                            ctx->argv[0], a);
     }
-    if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)))
-        goto out;
-    if (!(sel = malloc((size_t)p.nentities + 1))) {
-        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    if ((rc = export_entities(&p, list ? list : cfg_str(&ctx->cfg, CFG_TRANSFER_ENTITIES),
-                              list ? "--entities" : "[rdm_transfer_task] ENTITIES", sel, err)))
+    if (!(*sel = malloc((size_t)p->nentities + 1)))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    return export_entities(p, list ? list : cfg_str(&ctx->cfg, CFG_TRANSFER_ENTITIES),
+                           list ? "--entities" : "[rdm_transfer_task] ENTITIES", *sel, err);
+}
+
+rdm_rc cmd_export(cli_ctx *ctx, rdm_err *err)
+{
+    profile p = {0};
+    store *st = NULL;
+    unsigned char *sel = NULL;
+    export_stats s;
+    rdm_rc rc;
+
+    if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
+        (rc = cli_option_entities(ctx, &p, &sel, err)))
         goto out;
     if ((rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;

@@ -98,34 +98,14 @@ stopped:
     return rdm_fail(err, RDM_ERR_STOPPED, "stopped on request; the next run goes on from here");
 }
 
-/* Parses --entities for transfer and fills sel; the caller frees *sel. */
-static rdm_rc entity_selection(cli_ctx *ctx, const profile *p, const char *list,
-                               unsigned char **sel, rdm_err *err)
-{
-    if (!(*sel = malloc((size_t)p->nentities + 1)))
-        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    return export_entities(p, list ? list : cfg_str(&ctx->cfg, CFG_TRANSFER_ENTITIES),
-                           list ? "--entities" : "[rdm_transfer_task] ENTITIES", *sel, err);
-}
-
 rdm_rc cmd_transfer(cli_ctx *ctx, rdm_err *err)
 {
-    const char *list = NULL;
     profile p = {0};
     store *st = NULL;
     unsigned char *sel = NULL;
     rdm_rc rc;
-    for (int i = 1; i < ctx->argc; i++) {
-        if (strcmp(ctx->argv[i], "--entities") == 0 && i + 1 < ctx->argc)
-            list = ctx->argv[++i];
-        else if (strncmp(ctx->argv[i], "--entities=", 11) == 0)
-            list = ctx->argv[i] + 11;
-        else
-            return rdm_fail(err, RDM_ERR_USAGE,
-                            "usage: rdm-agent transfer [--entities A,B] (got '%s')", ctx->argv[i]);
-    }
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
-        (rc = entity_selection(ctx, &p, list, &sel, err)) ||
+        (rc = cli_option_entities(ctx, &p, &sel, err)) ||
         (rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;
     rc = transfer_once(ctx, st, &p, sel, 0, err);
@@ -293,7 +273,7 @@ static rdm_rc run_task(cli_ctx *ctx, store *st, const profile *p, int k)
     switch (k) {
     case T_TRANSFER: {
         unsigned char *sel = NULL;
-        if (!(rc = entity_selection(ctx, p, NULL, &sel, &e)))
+        if (!(rc = cli_option_entities(ctx, p, &sel, &e)))
             rc = transfer_once(ctx, st, p, sel, 1, &e);
         free(sel);
         break;

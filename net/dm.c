@@ -140,6 +140,36 @@ static void on_exchange(void *ud, const http_req *r, const http_exchange *x)
         *t->journal_id = id;
 }
 
+/* The requests of one call, allocated together; batch_free() frees what
+ * their results own too. */
+typedef struct batch {
+    http_req *reqs;
+    http_req **rs;
+    tag *tags;
+    char (*urls)[1400];
+    int n;
+} batch;
+
+static rdm_rc batch_new(batch *b, int n, rdm_err *err)
+{
+    b->n = n;
+    b->reqs = calloc((size_t)n, sizeof *b->reqs);
+    b->rs = calloc((size_t)n, sizeof *b->rs);
+    b->tags = calloc((size_t)n, sizeof *b->tags);
+    b->urls = calloc((size_t)n, sizeof *b->urls);
+    if (b->reqs && b->rs && b->tags && b->urls)
+        return RDM_OK;
+    free(b->reqs), free(b->rs), free(b->tags), free(b->urls);
+    return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+}
+
+static void batch_free(batch *b)
+{
+    for (int i = 0; i < b->n; i++)
+        http_req_free(&b->reqs[i]);
+    free(b->reqs), free(b->rs), free(b->tags), free(b->urls);
+}
+
 rdm_rc dm_new(const dm_opts *o, dm_journal_fn journal, void *ud, dm_client **out, rdm_err *err)
 {
     dm_client *c = calloc(1, sizeof *c);
@@ -389,14 +419,12 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
         }
         return RDM_OK;
     }
-    http_req *reqs = calloc((size_t)n, sizeof *reqs);
-    http_req **rs = calloc((size_t)n, sizeof *rs);
-    tag *tags = calloc((size_t)n, sizeof *tags);
-    char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
-    if (!reqs || !rs || !tags || !urls) {
-        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    batch b;
+    if ((rc = batch_new(&b, n, err)))
+        return rc;
+    http_req *reqs = b.reqs, **rs = b.rs;
+    tag *tags = b.tags;
+    char(*urls)[1400] = b.urls;
     for (int i = 0; i < n; i++) {
         char path[512], table[128], *et = NULL, *ed = NULL;
         lower_copy(table, sizeof table, u[i]->entity);
@@ -436,13 +464,7 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
         }
     }
 out:
-    if (reqs)
-        for (int i = 0; i < n; i++)
-            http_req_free(&reqs[i]);
-    free(reqs);
-    free(rs);
-    free(tags);
-    free(urls);
+    batch_free(&b);
     return rc;
 }
 
@@ -464,14 +486,12 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
         }
         return RDM_OK;
     }
-    http_req *reqs = calloc((size_t)n, sizeof *reqs);
-    http_req **rs = calloc((size_t)n, sizeof *rs);
-    tag *tags = calloc((size_t)n, sizeof *tags);
-    char(*urls)[1400] = calloc((size_t)n, sizeof *urls);
-    if (!reqs || !rs || !tags || !urls) {
-        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-        goto out;
-    }
+    batch b;
+    if ((rc = batch_new(&b, n, err)))
+        return rc;
+    http_req *reqs = b.reqs, **rs = b.rs;
+    tag *tags = b.tags;
+    char(*urls)[1400] = b.urls;
     for (int i = 0; i < n; i++) {
         char path[512], *e = curl_easy_escape(NULL, s[i]->request_id, 0);
         snprintf(path, sizeof path, "/v2/requests/%s/status", e ? e : "");
@@ -507,12 +527,6 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
         cJSON_Delete(j);
     }
 out:
-    if (reqs)
-        for (int i = 0; i < n; i++)
-            http_req_free(&reqs[i]);
-    free(reqs);
-    free(rs);
-    free(tags);
-    free(urls);
+    batch_free(&b);
     return rc;
 }
