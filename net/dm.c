@@ -368,11 +368,9 @@ static long long emu_journal(dm_client *c, const char *method, const char *path,
     return c->journal ? c->journal(c->ud, &x, NULL) : 0;
 }
 
-/* Copies the id out of an upload's answer: trimmed, printable, not empty. */
-static int take_id(const rdm_buf *t, char *id, size_t n)
+int dm_request_id(const char *text, size_t len, char *id, size_t n)
 {
-    const char *p = t->p ? t->p : "";
-    size_t len = t->len;
+    const char *p = text ? text : "";
     while (len && isspace((unsigned char)*p))
         p++, len--;
     while (len && isspace((unsigned char)p[len - 1]))
@@ -387,6 +385,21 @@ static int take_id(const rdm_buf *t, char *id, size_t n)
     memcpy(id, p, len);
     id[len] = 0;
     return 0;
+}
+
+int dm_status_code(const char *text, size_t len, int *code, char *why, size_t n)
+{
+    cJSON *j = cJSON_ParseWithLength(text ? text : "", len);
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(j, "code");
+    int ok = cJSON_IsNumber(c) && c->valuedouble >= -2147483647.0 &&
+             c->valuedouble <= 2147483647.0 && c->valuedouble == (double)(int)c->valuedouble;
+    if (ok)
+        *code = (int)c->valuedouble;
+    else
+        snprintf(why, n, "status unknown: the answer has no integer \"code\": %.*s",
+                 (int)(len > 200 ? 200 : len), text ? text : "");
+    cJSON_Delete(j);
+    return ok ? 0 : -1;
 }
 
 static void lower_copy(char *dst, size_t n, const char *src)
@@ -457,7 +470,8 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
         u[i]->emulated = 0;
         u[i]->request_id[0] = 0;
         snprintf(u[i]->error, sizeof u[i]->error, "%s", r->error);
-        if (r->outcome == HTTP_OK && take_id(&r->text, u[i]->request_id, sizeof u[i]->request_id)) {
+        if (r->outcome == HTTP_OK &&
+            dm_request_id(r->text.p, r->text.len, u[i]->request_id, sizeof u[i]->request_id)) {
             u[i]->outcome = HTTP_STATUS;
             snprintf(u[i]->error, sizeof u[i]->error, "HTTP %ld with %s instead of a request id",
                      r->status, r->text.len ? "an answer that is not an id" : "an empty answer");
@@ -514,17 +528,8 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
         snprintf(s[i]->error, sizeof s[i]->error, "%s", r->error);
         if (r->outcome != HTTP_OK)
             continue;
-        cJSON *j = cJSON_ParseWithLength(r->text.p ? r->text.p : "", r->text.len);
-        const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "code");
-        if (cJSON_IsNumber(code) && code->valuedouble == (double)(int)code->valuedouble) {
-            s[i]->known = 1;
-            s[i]->code = (int)code->valuedouble;
-        } else {
-            snprintf(s[i]->error, sizeof s[i]->error,
-                     "status unknown: the answer has no integer \"code\": %.200s",
-                     r->text.p ? r->text.p : "");
-        }
-        cJSON_Delete(j);
+        s[i]->known = dm_status_code(r->text.p, r->text.len, &s[i]->code, s[i]->error,
+                                     sizeof s[i]->error) == 0;
     }
 out:
     batch_free(&b);

@@ -11,6 +11,7 @@
  *   dm_file_status()        datamart code -> file upload status (pure)
  *   dm_emulated_code()      RESPONSE_FILE_STATUS -> code (pure)
  *   dm_url()                the URL of a plain path in this mode (pure)
+ *   dm_status_code(), dm_request_id()   read the datamart's answers (pure)
  */
 #ifndef RDM_DM_H
 #define RDM_DM_H
@@ -82,6 +83,15 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err);
  * holds an integer `code`; known = 0 (outcome HTTP_OK) when it does not
  * ("status unknown", stays in progress). */
 rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err);
+
+/* Reads a status answer: 0 and *code when the JSON object holds an
+ * integer "code"; -1 with the reason in why otherwise (a string code, a
+ * fraction, not JSON: "status unknown"). Pure. */
+int dm_status_code(const char *text, size_t len, int *code, char *why, size_t n);
+
+/* Reads an upload's answer as a request id: trimmed (blanks, quotes),
+ * printable, no '/', '"' or space, shorter than n. 0, or -1. Pure. */
+int dm_request_id(const char *text, size_t len, char *id, size_t n);
 
 /* The file upload status of a datamart code: 1 IN_PROGRESS for -1, 0, 1,
  * 2, 6; 2 FINISHED for 3; 3 ERROR for 4, 5, 7; 0 for a code not in the

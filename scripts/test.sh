@@ -3,7 +3,8 @@
 # what is missing, builds with gcc and with clang (warnings are errors), and
 # runs the whole suite in each build, the last one under AddressSanitizer +
 # UndefinedBehaviorSanitizer; then builds the Linux packages and installs,
-# checks and purges the .deb on this machine (as root: CI is).
+# checks and purges the .deb on this machine (as root: CI is); and runs
+# the fuzz harnesses for a fixed, reproducible number of inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -36,3 +37,6 @@ elif sudo -n true 2>/dev/null; then
 else
   echo "packages: NOT TESTED: installing a package needs root (or sudo without a password)"
 fi
+
+echo "== fuzzing: libFuzzer harnesses, a fixed seed and 40000 runs each (scripts/fuzz.sh --ci)"
+bash scripts/fuzz.sh --ci
