@@ -84,6 +84,10 @@ rdm_rc cli_option_entities(cli_ctx *ctx, const struct profile *p, unsigned char 
  * m, h or d (that long ago). 0, or -1 when it is neither. */
 int cli_parse_since(const char *t, time_t *out);
 
+/* Takes argv[*i] when it is --since T or --limit N (N >= 0) with a valid
+ * value: sets *since or *limit, steps *i past the value, returns 1; else 0. */
+int cli_option_since_limit(cli_ctx *ctx, int *i, time_t *since, int *limit);
+
 /* Re-reads the configuration file and the profiles (SIGHUP): on any error
  * both stay as they were, the problems are printed and RDM_ERR_CONFIG
  * returned; on success ctx->cfg and *p are replaced. */

@@ -171,12 +171,7 @@ rdm_rc cmd_stages(cli_ctx *ctx, rdm_err *err)
             kinds |= REG_EXPORT;
         else if (strcmp(a, "--json") == 0)
             json = 1;
-        else if (strcmp(a, "--since") == 0 && i + 1 < ctx->argc &&
-                 cli_parse_since(ctx->argv[i + 1], &since) == 0)
-            i++;
-        else if (strcmp(a, "--limit") == 0 && i + 1 < ctx->argc && atoi(ctx->argv[i + 1]) >= 0)
-            limit = atoi(ctx->argv[++i]);
-        else
+        else if (!cli_option_since_limit(ctx, &i, &since, &limit))
             return rdm_fail(err, RDM_ERR_USAGE,
                             "usage: rdm-agent stages [--collect|--export] [--since T] [--limit "
                             "N] [--json] (got '%s')",

@@ -159,6 +159,16 @@ int cli_parse_since(const char *t, time_t *out)
     return *out == (time_t)-1 ? -1 : 0;
 }
 
+int cli_option_since_limit(cli_ctx *ctx, int *i, time_t *since, int *limit)
+{
+    const char *a = ctx->argv[*i], *v = *i + 1 < ctx->argc ? ctx->argv[*i + 1] : NULL;
+    if (v && strcmp(a, "--since") == 0 && cli_parse_since(v, since) == 0)
+        return ++*i, 1;
+    if (v && strcmp(a, "--limit") == 0 && atoi(v) >= 0)
+        return *limit = atoi(v), ++*i, 1;
+    return 0;
+}
+
 rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err)
 {
     store *st = NULL;
@@ -169,12 +179,7 @@ rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err)
         const char *a = ctx->argv[i];
         if (strcmp(a, "--failed") == 0)
             failed = 1;
-        else if (strcmp(a, "--since") == 0 && i + 1 < ctx->argc &&
-                 cli_parse_since(ctx->argv[i + 1], &since) == 0)
-            i++;
-        else if (strcmp(a, "--limit") == 0 && i + 1 < ctx->argc && atoi(ctx->argv[i + 1]) >= 0)
-            limit = atoi(ctx->argv[++i]);
-        else
+        else if (!cli_option_since_limit(ctx, &i, &since, &limit))
             return rdm_fail(err, RDM_ERR_USAGE,
                             "usage: rdm-agent journal [--since T] [--failed] [--limit N] (T: "
                             "YYYY-MM-DD[ HH:MM[:SS]] local time, or 30m, 2h, 7d ago; N: the "

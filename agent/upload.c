@@ -358,6 +358,22 @@ static int recover(up *u, rdm_err *err)
     return n;
 }
 
+/* Marks the sub-stage of a file that could not be sent FAILED with msg
+ * (reexport 1: its files were lost, the next export writes them again). */
+static int fail_sub(up *u, pick *k, const char *msg, int reexport, upload_stats *s, rdm_rc *first,
+                    rdm_err *err)
+{
+    log_error("upload: sub-stage %lld (%s): %s", k->sub, k->entity, msg);
+    s->failed++;
+    *first = RDM_ERR_IO;
+    return exec_i(u, err,
+                  "UPDATE export_substage SET status = 'FAILED', reexport = ?4, ended_at = ?2, "
+                  "error = ?1 WHERE id = ?3",
+                  msg, (long long)u->now, k->sub, reexport, 0) < 0
+               ? -1
+               : 0;
+}
+
 /* Stores the outcome of one send. Returns 1 when the run must stop (the
  * datamart unreachable), 0 otherwise, -1 on a store error. */
 static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
@@ -385,15 +401,7 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
     case HTTP_FILE:
         snprintf(msg, sizeof msg,
                  "not sent: %s; the next export writes this sub-stage's records again", d->error);
-        log_error("upload: sub-stage %lld (%s): %s", k->sub, k->entity, msg);
-        s->failed++;
-        *first = RDM_ERR_IO;
-        return exec_i(u, err,
-                      "UPDATE export_substage SET status = 'FAILED', reexport = 1, ended_at = ?2, "
-                      "error = ?1 WHERE id = ?3",
-                      msg, (long long)u->now, k->sub, 0, 0) < 0
-                   ? -1
-                   : 0;
+        return fail_sub(u, k, msg, 1, s, first, err);
     case HTTP_STATUS:
         if (d->status > 0 && d->status < 600 && !nr[d->status] && d->status != 200 &&
             d->status / 100 != 2) {
@@ -407,16 +415,8 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
                  "the datamart refused %s (%s); see rdm-agent journal --failed, then rdm-agent "
                  "resend %lld",
                  k->relpath, d->error, k->sub);
-        log_error("upload: sub-stage %lld (%s): %s", k->sub, k->entity, msg);
         s->files_failed++;
-        s->failed++;
-        *first = RDM_ERR_IO;
-        return exec_i(u, err,
-                      "UPDATE export_substage SET status = 'FAILED', ended_at = ?2, error = ?1 "
-                      "WHERE id = ?3",
-                      msg, (long long)u->now, k->sub, 0, 0) < 0
-                   ? -1
-                   : 0;
+        return fail_sub(u, k, msg, 0, s, first, err);
     case HTTP_TLS:
     case HTTP_LOCAL:
         if (!*first)

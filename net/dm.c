@@ -435,9 +435,6 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
     batch b;
     if ((rc = batch_new(&b, n, err)))
         return rc;
-    http_req *reqs = b.reqs, **rs = b.rs;
-    tag *tags = b.tags;
-    char(*urls)[1400] = b.urls;
     for (int i = 0; i < n; i++) {
         char path[512], table[128], *et = NULL, *ed = NULL;
         lower_copy(table, sizeof table, u[i]->entity);
@@ -447,24 +444,24 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
                  u[i]->op_delete ? "delete" : "upload");
         curl_free(et);
         curl_free(ed);
-        if (dm_url(c, path, urls[i], sizeof urls[i])) {
+        if (dm_url(c, path, b.urls[i], sizeof b.urls[i])) {
             rc = rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
             goto out;
         }
-        reqs[i] = (http_req){.method = "POST",
-                             .url = urls[i],
-                             .content_type = "text/csv",
-                             .file = u[i]->file,
-                             .file_size = u[i]->size,
-                             .file_sha256 = u[i]->sha256,
-                             .ud = &tags[i]};
-        tags[i] = (tag){&u[i]->journal_id, u[i]->ud};
-        rs[i] = &reqs[i];
+        b.reqs[i] = (http_req){.method = "POST",
+                               .url = b.urls[i],
+                               .content_type = "text/csv",
+                               .file = u[i]->file,
+                               .file_size = u[i]->size,
+                               .file_sha256 = u[i]->sha256,
+                               .ud = &b.tags[i]};
+        b.tags[i] = (tag){&u[i]->journal_id, u[i]->ud};
+        b.rs[i] = &b.reqs[i];
     }
-    if ((rc = perform(c, rs, n, err)))
+    if ((rc = perform(c, b.rs, n, err)))
         goto out;
     for (int i = 0; i < n; i++) {
-        http_req *r = rs[i];
+        http_req *r = b.rs[i];
         u[i]->outcome = r->outcome;
         u[i]->status = r->status;
         u[i]->emulated = 0;
@@ -503,26 +500,25 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
     batch b;
     if ((rc = batch_new(&b, n, err)))
         return rc;
-    http_req *reqs = b.reqs, **rs = b.rs;
-    tag *tags = b.tags;
-    char(*urls)[1400] = b.urls;
     for (int i = 0; i < n; i++) {
         char path[512], *e = curl_easy_escape(NULL, s[i]->request_id, 0);
         snprintf(path, sizeof path, "/v2/requests/%s/status", e ? e : "");
         curl_free(e);
-        if (dm_url(c, path, urls[i], sizeof urls[i])) {
+        if (dm_url(c, path, b.urls[i], sizeof b.urls[i])) {
             rc = rdm_fail(err, RDM_ERR_CONFIG, "[uploader_client] URL is too long");
             goto out;
         }
-        reqs[i] = (http_req){
-            .method = "GET", .url = urls[i], .content_type = "application/json", .ud = &tags[i]};
-        tags[i] = (tag){&s[i]->journal_id, NULL};
-        rs[i] = &reqs[i];
+        b.reqs[i] = (http_req){.method = "GET",
+                               .url = b.urls[i],
+                               .content_type = "application/json",
+                               .ud = &b.tags[i]};
+        b.tags[i] = (tag){&s[i]->journal_id, NULL};
+        b.rs[i] = &b.reqs[i];
     }
-    if ((rc = perform(c, rs, n, err)))
+    if ((rc = perform(c, b.rs, n, err)))
         goto out;
     for (int i = 0; i < n; i++) {
-        http_req *r = rs[i];
+        http_req *r = b.rs[i];
         s[i]->outcome = r->outcome;
         s[i]->known = 0;
         snprintf(s[i]->error, sizeof s[i]->error, "%s", r->error);
