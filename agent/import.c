@@ -6,6 +6,7 @@
 #include "../storage/staging.h"
 #include "csvread.h"
 #include "efft.h"
+#include "manifest.h"
 #include "../base/sha256.h"
 
 #include <cJSON.h>
@@ -494,7 +495,7 @@ out:
 /* ---- bundles ---- */
 
 typedef struct bundle_file {
-    char name[256];
+    char name[MANIFEST_NAME_MAX];
     char sha[SHA256_HEX]; /* from the manifest, "" if none */
     int partial;
     const prof_model *m;
@@ -507,16 +508,6 @@ typedef struct bundle {
     int n;
     int has_manifest;
 } bundle;
-
-static int safe_name(const char *s)
-{
-    if (!*s || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 || strlen(s) >= 256)
-        return 0;
-    for (const char *q = s; *q; q++)
-        if (*q == '/' || *q == '\\' || *q == ':' || (unsigned char)*q < 0x20)
-            return 0;
-    return 1;
-}
 
 static rdm_rc add_file(bundle *b, const char *name, rdm_err *err)
 {
@@ -567,50 +558,37 @@ static rdm_rc list_entry(void *ud, const char *name, rdm_err *err)
     return add_file(b, name, err);
 }
 
+typedef struct manifest_ctx {
+    bundle *b;
+    const char *mpath;
+} manifest_ctx;
+
+static rdm_rc manifest_entry(void *ud, int i, const char *name, const char *sha256, int partial,
+                             rdm_err *err)
+{
+    manifest_ctx *x = ud;
+    rdm_rc rc;
+    if (!model_for_file(x->b->p, name))
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: files[%d]: no model reads '%s'", x->mpath, i,
+                        name);
+    if ((rc = add_file(x->b, name, err)))
+        return rc;
+    bundle_file *bf = &x->b->files[x->b->n - 1];
+    memcpy(bf->sha, sha256, sizeof bf->sha);
+    bf->partial = partial;
+    return RDM_OK;
+}
+
 static rdm_rc read_manifest(bundle *b, const char *mpath, rdm_err *err)
 {
     char *text;
     size_t len;
+    manifest_ctx x = {b, mpath};
     rdm_rc rc = plat_read_file(mpath, 4u << 20, &text, &len, err);
     if (rc)
         return rc;
-    cJSON *doc = cJSON_ParseWithLength(text, len);
+    rc = manifest_parse(text, len, mpath, manifest_entry, &x, err);
     free(text);
-    const cJSON *files = doc ? cJSON_GetObjectItemCaseSensitive(doc, "files") : NULL;
-    if (!cJSON_IsArray(files)) {
-        cJSON_Delete(doc);
-        return rdm_fail(err, RDM_ERR_PARSE,
-                        "%s: not a manifest (expected {\"files\": [{\"name\": ..., \"sha256\": "
-                        "...}]})",
-                        mpath);
-    }
-    int i = 0;
-    for (const cJSON *f = files->child; f && !rc; f = f->next, i++) {
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(f, "name");
-        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(f, "sha256");
-        const cJSON *partial = cJSON_GetObjectItemCaseSensitive(f, "partial");
-        if (!cJSON_IsString(name) || !cJSON_IsString(sha) || strlen(sha->valuestring) != 64)
-            rc = rdm_fail(err, RDM_ERR_PARSE,
-                          "%s: files[%d] needs \"name\" and a 64-digit \"sha256\"", mpath, i);
-        else if (!safe_name(name->valuestring))
-            rc = rdm_fail(err, RDM_ERR_PARSE,
-                          "%s: files[%d]: '%s' leaves the bundle (only plain names, no folders, "
-                          "no ..); refused",
-                          mpath, i, name->valuestring);
-        else if (!model_for_file(b->p, name->valuestring))
-            rc = rdm_fail(err, RDM_ERR_PARSE, "%s: files[%d]: no model reads '%s'", mpath, i,
-                          name->valuestring);
-        else if (!(rc = add_file(b, name->valuestring, err))) {
-            bundle_file *bf = &b->files[b->n - 1];
-            for (int k = 0; k < 64; k++) {
-                char ch = sha->valuestring[k];
-                bf->sha[k] = (char)(ch >= 'A' && ch <= 'F' ? ch - 'A' + 'a' : ch);
-            }
-            bf->sha[64] = '\0';
-            bf->partial = cJSON_IsTrue(partial);
-        }
-    }
-    cJSON_Delete(doc);
     return rc;
 }
 

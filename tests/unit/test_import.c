@@ -10,6 +10,7 @@
 
 #include "agent/collect.h"
 #include "agent/import.h"
+#include "agent/manifest.h"
 #include "base/sha256.h"
 #include "base/log.h"
 #include "base/plat.h"
@@ -408,6 +409,82 @@ static void test_normalize(void **s)
     assert_true(import_row_hash(2, v3, l3) != import_row_hash(2, v4, l4));
 }
 
+/* the manifest parser alone: what it accepts and what it refuses */
+typedef struct mf_seen {
+    int n;
+    char names[4][64];
+    char sha[4][65];
+    int partial[4];
+} mf_seen;
+
+static rdm_rc mf_add(void *ud, int i, const char *name, const char *sha, int partial, rdm_err *err)
+{
+    mf_seen *m = ud;
+    (void)err;
+    assert_int_equal(i, m->n);
+    snprintf(m->names[m->n], sizeof m->names[0], "%s", name);
+    memcpy(m->sha[m->n], sha, 65);
+    m->partial[m->n++] = partial;
+    return RDM_OK;
+}
+
+static rdm_rc mf(const char *text, mf_seen *m, rdm_err *err)
+{
+    memset(m, 0, sizeof *m);
+    return manifest_parse(text, strlen(text), "b/manifest.json", mf_add, m, err);
+}
+
+static void test_manifest(void **s)
+{
+    (void)s;
+    mf_seen m;
+    rdm_err err = {{0}};
+    const char *h = "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+    char ok[512];
+    snprintf(ok, sizeof ok,
+             "{\"files\": [{\"name\": \"a.csv\", \"sha256\": \"%s\"}, {\"name\": \"b.csv\", "
+             "\"sha256\": \"%s\", \"partial\": true, \"x\": 1}], \"made_by\": \"t\"}",
+             h, h);
+    assert_int_equal(mf(ok, &m, &err), RDM_OK);
+    assert_int_equal(m.n, 2);
+    assert_string_equal(m.names[1], "b.csv");
+    assert_string_equal(m.sha[0],
+                        "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789");
+    assert_int_equal(m.partial[0], 0);
+    assert_int_equal(m.partial[1], 1);
+
+    const char *bad[] = {
+        "",
+        "[]",
+        "{\"files\": {}}",
+        "{\"files\": [{\"name\": \"a.csv\"}]}",
+        "{\"files\": [{\"name\": \"a.csv\", \"sha256\": \"00\"}]}",
+        /* 64 characters, not all hex */
+        "{\"files\": [{\"name\": \"a.csv\", \"sha256\": "
+        "\"g000000000000000000000000000000000000000000000000000000000000000\"}]}",
+        "{\"files\": [{\"name\": \"a.csv\", \"partial\": \"yes\", \"sha256\": "
+        "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mf(bad[i], &m, &err), RDM_ERR_PARSE);
+        assert_non_null(strstr(err.msg, "b/manifest.json"));
+        assert_int_equal(m.n, 0);
+    }
+    const char *escape[] = {"../a.csv", "/etc/passwd", "x/a.csv", "x\\\\a.csv",
+                            "C:a.csv",  "..",          "."};
+    for (size_t i = 0; i < sizeof escape / sizeof escape[0]; i++) {
+        char t[256];
+        snprintf(t, sizeof t,
+                 "{\"files\": [{\"name\": \"%s\", \"sha256\": "
+                 "\"0000000000000000000000000000000000000000000000000000000000000000\"}]}",
+                 escape[i]);
+        assert_int_equal(mf(t, &m, &err), RDM_ERR_PARSE);
+        assert_non_null(strstr(err.msg, "leaves the bundle"));
+    }
+    assert_true(manifest_safe_name("address.csv"));
+    assert_false(manifest_safe_name("a\tb.csv"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +496,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_gone, setup, teardown),
         cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_manifest),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
