@@ -605,7 +605,20 @@ rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm
         }
         if (done == n)
             break;
+        /* a request that may start now (a connection freed, a retry due)
+         * starts at once; else wait for the next due retry or activity */
         now = plat_mono_ms();
+        for (int i = 0; i < n; i++) {
+            http_req *r = reqs[i];
+            if (r->state_ != ST_QUEUED)
+                continue;
+            if (r->next_at_ <= now) {
+                if (running < c->o.max_connections)
+                    wake = now;
+            } else if (r->next_at_ < wake) {
+                wake = r->next_at_;
+            }
+        }
         long wait = (long)(wake - now);
         if (wait < 0)
             wait = 0;

@@ -222,6 +222,17 @@ sleep 3.2
 out=$(ag "$D" check-status --force) && echo "$out" | grep -q " 0 in progress" && ok || bad "poll: $out"
 [ "$(q "$D" "SELECT count(*) FROM upload_log WHERE file_upload_status <> 2")" = 0 ] && ok || bad "poll: not all processed"
 emu_stop
+# one connection: the status requests go back to back, not a second apart
+# (a freed connection starts the next request at once)
+emu --step-ms 600000
+D=$T/serial; setup "$D" 'MAX_CONNECTIONS = 1'
+ag "$D" upload >/dev/null || bad "serial upload"
+n=$(q "$D" "SELECT count(*) FROM upload_log WHERE file_upload_status = 1")
+t0=$(date +%s%N)
+out=$(ag "$D" check-status --force) && echo "$out" | grep -q " $n in progress" && ok || bad "serial statuses: $out"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$n" -ge 4 ] && [ $ms -lt 1500 ] && ok || bad "$n status requests over one connection took $ms ms"
+emu_stop
 
 # ---- a file altered on disk before sending: never sent, re-exported
 emu --step-ms 0
