@@ -81,7 +81,10 @@ static rdm_rc transfer_once(cli_ctx *ctx, store *st, const profile *p, const uns
     if (rc != RDM_ERR_BUSY &&
         (!quiet || rc || us.files_sent || us.failed || us.unreachable || us.budget_full))
         rc = cli_print_upload(cfg, &us, rc, &e);
-    keep(&first, err, rc, &e);
+    /* the service does not count an unreachable datamart as a failure of
+     * the pass: upload logged it (once as a warning) and waits its turn */
+    if (!(quiet && us.unreachable && rc == RDM_ERR_IO))
+        keep(&first, err, rc, &e);
     if (first == RDM_ERR_STOPPED || plat_stop_requested())
         goto stopped;
 
@@ -91,7 +94,8 @@ static rdm_rc transfer_once(cli_ctx *ctx, store *st, const profile *p, const uns
         rc = upload_check_status(st, cfg, 0, &ss, &e);
         if (rc != RDM_ERR_BUSY && (!quiet || rc || ss.asked || ss.gave_up))
             rc = cli_print_status(&ss, rc, &e);
-        keep(&first, err, rc, &e);
+        if (!(quiet && ss.unreachable && rc == RDM_ERR_IO))
+            keep(&first, err, rc, &e);
     }
     return first;
 stopped:
@@ -278,6 +282,8 @@ static rdm_rc run_task(cli_ctx *ctx, store *st, const profile *p, int k)
         rc = upload_check_status(st, &ctx->cfg, 0, &ss, &e);
         if (rc != RDM_ERR_BUSY && (ss.asked || ss.gave_up || rc))
             rc = cli_print_status(&ss, rc, &e);
+        if (ss.unreachable && rc == RDM_ERR_IO)
+            rc = RDM_OK; /* logged by the check itself; it waits its turn */
         break;
     }
     case T_SUSPEND: {

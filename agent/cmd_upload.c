@@ -66,6 +66,14 @@ rdm_rc cli_print_upload(const rdm_config *cfg, const upload_stats *s, rdm_rc rc,
 
 rdm_rc cli_print_status(const status_stats *s, rdm_rc rc, rdm_err *err)
 {
+    if (s->not_due) {
+        char at[32];
+        when(s->next_try, at, sizeof at);
+        printf("check-status: the datamart was unreachable; next attempt at %s (--force asks "
+               "now)\n",
+               at);
+        return rc;
+    }
     printf("check-status: %d asked: %d processed, %d error, %d in progress, %d unknown; %d "
            "given up\n",
            s->asked, s->finished, s->errors, s->still, s->unknown, s->gave_up);

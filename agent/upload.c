@@ -614,6 +614,14 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
         return rc;
     if ((rc = up_open(&u, st, cfg, err)))
         goto out;
+    /* an unreachable datamart is not asked before its next try (as for
+     * uploads), unless forced */
+    long long next = query_i(&u, "SELECT COALESCE(next_try, 0) FROM dm_reach WHERE id = 1", 0, 0);
+    if (!force && !u.o.emulation && next > (long long)u.now) {
+        ss->not_due = 1;
+        ss->next_try = next;
+        goto out;
+    }
     long long recheck = cfg_int(cfg, CFG_STATUS_RECHECK_MINUTES) * 60;
     long long give_up = cfg_int(cfg, CFG_STATUS_GIVE_UP_DAYS) * 86400;
     enum { BATCH = 200 };

@@ -43,7 +43,9 @@ typedef struct upload_stats {
 
 typedef struct status_stats {
     int asked, finished, errors, unknown, still, gave_up;
-    int unreachable;
+    int unreachable;    /* the datamart could not be reached */
+    int not_due;        /* waiting for next_try (dm_reach); nothing asked */
+    long long next_try; /* when not_due */
     char reason[600];
 } status_stats;
 

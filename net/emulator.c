@@ -58,7 +58,7 @@ static struct {
     long step_ms;
     int fail_first, fail_code, drop_first, delay_first, token_ttl, expire_after, refuse;
     long delay_ms, retry_after;
-    double fail_rate;
+    double fail_rate, delay_rate, drop_rate;
     const char *fail_on; /* upload, status, all */
     profile prof;
     /* state, under mu */
@@ -285,6 +285,12 @@ static const char *form_get(char *form, const char *name, char *out, size_t n)
     return NULL;
 }
 
+/* 1 with probability p (under mu). */
+static int chance(double p)
+{
+    return p > 0 && (double)(rnd() >> 11) / 9007199254740992.0 < p;
+}
+
 /* Which fault, if any, applies to this request (under mu). */
 static int pick_fault(int is_upload, int is_status)
 {
@@ -296,7 +302,7 @@ static int pick_fault(int is_upload, int is_status)
     long n = is_upload ? E.n_upload : is_status ? E.n_status : E.n_any;
     if (E.fail_first > 0 && n <= E.fail_first)
         return E.fail_code;
-    if (E.fail_rate > 0 && (double)(rnd() >> 11) / 9007199254740992.0 < E.fail_rate)
+    if (chance(E.fail_rate))
         return E.fail_code;
     return 0;
 }
@@ -328,7 +334,8 @@ static MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url, 
         E.n_any++;
         int refuse = E.refuse;
         long delay = 0;
-        if (E.delay_ms > 0 && (E.delay_first <= 0 || E.n_any <= E.delay_first))
+        if (E.delay_ms > 0 && (E.delay_rate > 0 ? chance(E.delay_rate)
+                                                : E.delay_first <= 0 || E.n_any <= E.delay_first))
             delay = E.delay_ms;
         pthread_mutex_unlock(&E.mu);
         if (refuse)
@@ -386,7 +393,7 @@ static MHD_Result handle(void *cls, struct MHD_Connection *mc, const char *url, 
         }
         pthread_mutex_lock(&E.mu);
         E.n_upload++;
-        c->drop = E.drop_first > 0 && E.n_upload <= E.drop_first;
+        c->drop = (E.drop_first > 0 && E.n_upload <= E.drop_first) || chance(E.drop_rate);
         pthread_mutex_unlock(&E.mu);
         if (E.save_dir) {
             char name[128];
@@ -555,10 +562,12 @@ static void usage(void)
             "  --retry-after S        Retry-After on injected 429 and 503\n"
             "  --delay-ms MS          answer that late (past the client's timeout)\n"
             "  --delay-first N        only the first N requests (default all)\n"
+            "  --delay-rate P         or each request with probability P (0..1)\n"
             "  --drop-first N         drop the first N uploads' connections mid-body\n"
+            "  --drop-rate P          and each upload with probability P (0..1)\n"
             "  --refuse               close every connection without an answer\n"
             "  --tls-cert F --tls-key F    serve HTTPS\n"
-            "  --seed N               random seed (ids, --fail-rate)\n");
+            "  --seed N               random seed (ids, the rates)\n");
 }
 
 static char *slurp(const char *path)
@@ -630,6 +639,10 @@ int main(int argc, char **argv)
             E.delay_first = atoi(v);
         else if (OPT("--drop-first"))
             E.drop_first = atoi(v);
+        else if (OPT("--delay-rate"))
+            E.delay_rate = atof(v);
+        else if (OPT("--drop-rate"))
+            E.drop_rate = atof(v);
         else if (OPT("--tls-cert"))
             E.tls_cert = v;
         else if (OPT("--tls-key"))
@@ -663,6 +676,13 @@ int main(int argc, char **argv)
     pthread_mutex_init(&E.mu, NULL);
     if (load_state())
         return 1;
+    /* a restart: request ids stay unique, as a real datamart's are (a
+     * fixed --seed would hand out the first run's ids again) */
+    if (E.nrecs) {
+        E.rng ^= plat_seed();
+        if (!E.rng)
+            E.rng = 0x9e3779b97f4a7c15ULL;
+    }
 
     char host[256];
     int port = 0;
