@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 #endif
@@ -612,6 +613,18 @@ long long plat_free_space(const char *path)
     if (statvfs(path, &v) != 0)
         return -1;
     return (long long)v.f_bavail * (long long)v.f_frsize;
+#endif
+}
+
+long long plat_file_size_limit(void)
+{
+#ifdef _WIN32
+    return -1;
+#else
+    struct rlimit r;
+    if (getrlimit(RLIMIT_FSIZE, &r) != 0 || r.rlim_cur == RLIM_INFINITY)
+        return -1;
+    return (long long)r.rlim_cur;
 #endif
 }
 

@@ -25,6 +25,7 @@
  *   plat_fsync_dir()      make a directory's entries durable
  *   plat_remove()         delete a file (missing is not an error)
  *   plat_free_space()     bytes free for this user on a path's file system
+ *   plat_file_size_limit() the largest file this process may write
  *   plat_init()           process set-up (write errors instead of signals)
  *   plat_fault_point()    test hook: kill this process at the Nth point
  *   plat_thread_start() / plat_thread_join()   a worker thread
@@ -153,6 +154,10 @@ int plat_rmdir(const char *path);
 
 /* Bytes available to this user on the file system holding path, or -1. */
 long long plat_free_space(const char *path);
+
+/* The largest file this process may write (RLIMIT_FSIZE), or -1 when
+ * there is no such limit (always on Windows). */
+long long plat_file_size_limit(void);
 
 /* Process set-up, once at start: a file-size limit makes writes fail with
  * an error instead of killing the process (SIGXFSZ), and a closed pipe

@@ -40,6 +40,29 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what)
     if (code == SQLITE_FULL)
         return rdm_fail(err, RDM_ERR_DISK_FULL,
                         "%s: the disk holding %s is full; free space and rerun", what, st->path);
+    int ext = sqlite3_extended_errcode(st->db);
+    if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_TRUNCATE) {
+        /* SQLite keeps no errno here: look at the disk and the limits */
+        char dir[4096];
+        long long freeb = -1, lim = plat_file_size_limit();
+        if (plat_dirname(st->path, dir, sizeof dir) == 0)
+            freeb = plat_free_space(dir);
+        if (freeb >= 0 && freeb < (1 << 20))
+            return rdm_fail(err, RDM_ERR_DISK_FULL,
+                            "%s: the disk holding %s is full (%lld bytes free); free space and "
+                            "rerun",
+                            what, st->path, freeb);
+        if (lim >= 0)
+            return rdm_fail(err, RDM_ERR_DISK_FULL,
+                            "%s: a write to %s failed, and this process may write no file "
+                            "larger than %lld bytes (RLIMIT_FSIZE, e.g. systemd's LimitFSIZE=); "
+                            "the file-size limit is full: raise it or free space and rerun",
+                            what, st->path, lim);
+        return rdm_fail(err, RDM_ERR_STORE,
+                        "%s: a write to %s failed (%s); check the disk (system log, SMART) and "
+                        "rerun: what was committed before is kept",
+                        what, st->path, sqlite3_errmsg(st->db));
+    }
     return rdm_fail(err, RDM_ERR_STORE, "%s: %s (store %s)", what, sqlite3_errmsg(st->db),
                     st->path);
 }

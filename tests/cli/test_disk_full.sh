@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test_disk_full.sh AGENT SOURCE_DIR - the store's disk fills up during
+# import and during collect (export's own full disk is in test_export.sh).
+# The data directory is a small tmpfs when this test may mount one (root),
+# else every file is held under RLIMIT_FSIZE (ulimit -f). Each time: the
+# command stops with exit 1 and a message naming the store and what to do,
+# PRAGMA integrity_check is ok, an import leaves nothing behind; then, with
+# space back, the same commands finish and the staged rows are exactly those
+# of a store that never ran out of space. Prints "N passed, N failed".
+set -u
+AGENT=$1 SRC=$(cd "$2" && pwd)
+T=$(mktemp -d /tmp/rdm-full-XXXXXX)
+MNT=""
+cleanup() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+PROF=$SRC/tests/data/profiles/export.json
+
+mkdir -p "$T/dump"
+awk 'BEGIN { print "id;name;born;active;score;seen;team_id;snils"
+    for (i = 1; i <= 20000; i++)
+        printf "%d;Имя %d, довольно длинное, чтобы строки весили;2010-01-%02d;%d;1.%02d;2024-01-01 10:00:00;%d;%03d-%03d-%03d %02d\n", i, i, i % 28 + 1, i % 2, i % 100, i % 5 + 1, i % 1000, i % 999, i % 998, i % 97 }' >"$T/dump/person.csv"
+printf 'id;title\n1;A\n2;B\n3;C\n4;D\n5;E\n' >"$T/dump/team.csv"
+setup() { # dir
+    mkdir -p "$1/data"
+    printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\nCOLLECT_CHUNK_SIZE = 1000\n[agent]\nDATA_DIR = data\nPROFILE = %s\nLOG_LEVEL = warning\n' \
+        "$PROF" >"$1/rdm-agent.ini"
+}
+ag() { local d=$1; shift; "$AGENT" --config "$d/rdm-agent.ini" "$@"; }
+q() { sqlite3 "$1/data/rdm-agent.db" "$2"; }
+staged() { q "$1" "SELECT \"rdm:k\", \"rdm:h\", \"rdm:op\", name FROM \"rdm:stg:person\" ORDER BY 1" | sha256sum; }
+used() { du -sk "$1/data" | cut -f1; }
+dbk() { echo $(($(stat -c %s "$1/data/rdm-agent.db") / 1024)); } # the store file alone
+
+# the reference: the same dump with room to spare, and what each step needs
+R=$T/ref; setup "$R"
+ag "$R" init >/dev/null && k0=$(used "$R") f0=$(dbk "$R")
+ag "$R" import "$T/dump" >/dev/null 2>&1 && k1=$(used "$R") f1=$(dbk "$R")
+ag "$R" collect >/dev/null && k2=$(used "$R") f2=$(dbk "$R") || bad "reference collect"
+want=$(staged "$R")
+echo "store: $k0 KiB after init, $k1 KiB after import, $k2 KiB after collect"
+
+D=$T/full; setup "$D"
+if [ -z "${FORCE_RLIMIT:-}" ] && [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=$((k0 + (k1 - k0) / 2))k tmpfs "$D/data" 2>/dev/null; then
+    MNT=$D/data mode=tmpfs
+    limit() { "$@"; }
+    room() { mount -o remount,size="$1"k "$MNT"; } # room TMPFS_KIB FILE_KIB
+else
+    # no mount: each file of the store may grow to the limit only
+    mode=RLIMIT_FSIZE lim=$((f0 + (f1 - f0) / 2))
+    limit() { (ulimit -f "$lim"; "$@"); }
+    room() { lim=$2; }
+fi
+echo "disk: $mode"
+ag "$D" init >/dev/null || bad "init"
+
+# import into a disk too small: nothing of it stays
+out=$(limit ag "$D" import "$T/dump" 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "is full.*free space and rerun" && ok || bad "import on a full disk: rc $rc: $out"
+[ "$(q "$D" "PRAGMA integrity_check")" = ok ] && ok || bad "integrity after a full import"
+[ "$(q "$D" "SELECT count(*) FROM import_source")" = 0 ] && ok || bad "a full import left a source behind"
+[ "$(q "$D" "SELECT count(*) FROM sqlite_master WHERE name LIKE 'rdm:land:%'")" = 0 ] && ok || bad "a full import left landed rows"
+
+# room for the import, not for collect
+room $((k2 - (k2 - k1) / 4)) $((f2 * 4))
+out=$(limit ag "$D" import "$T/dump" 2>&1) && ok || bad "import with room: $out"
+room $((k2 - (k2 - k1) / 4)) $(((f2 - f1) / 2))
+out=$(limit ag "$D" collect 2>&1); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "is full.*free space and rerun" && ok || bad "collect on a full disk: rc $rc: $out"
+[ "$(q "$D" "PRAGMA integrity_check")" = ok ] && ok || bad "integrity after a full collect"
+part=$(q "$D" "SELECT count(*) FROM \"rdm:stg:person\"" 2>/dev/null || echo 0)
+echo "collect stopped with $part of 20000 rows staged: $out"
+[ "$part" -lt 20000 ] && ok || bad "the disk never filled during collect"
+# a second try on the still full disk changes nothing and says the same
+out=$(limit ag "$D" collect 2>&1); rc=$?
+[ $rc = 1 ] && [ "$(q "$D" "PRAGMA integrity_check")" = ok ] && ok || bad "second collect on a full disk: rc $rc: $out"
+
+# space back: the run completes with nothing lost or doubled
+room $((k2 * 4)) $((f2 * 4))
+out=$(limit ag "$D" collect 2>&1) && ok || bad "collect with room: $out"
+[ "$(staged "$D")" = "$want" ] && ok || bad "staged rows differ from a store that never ran out of space"
+[ "$(q "$D" "SELECT count(*) FROM import_source WHERE phase < 3")" = 0 ] && ok || bad "a source is not fully collected"
+out=$(limit ag "$D" collect 2>&1) && echo "$out" | grep -q "0 changes\|nothing to collect\|0 source" && ok || bad "a third collect found work: $out"
+
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
