@@ -2,9 +2,10 @@
 # test.sh - the README's test command (and all that .ci/run does): installs
 # what is missing, builds with gcc and with clang (warnings are errors), and
 # runs the whole suite in each build, the last one under AddressSanitizer +
-# UndefinedBehaviorSanitizer; then builds the Linux packages and installs,
-# checks and purges the .deb on this machine (as root: CI is); and runs
-# the fuzz harnesses for a fixed, reproducible number of inputs.
+# UndefinedBehaviorSanitizer; runs integration tests under valgrind; builds
+# the Linux packages and installs, checks and purges the .deb on this
+# machine (as root: CI is); and runs the fuzz harnesses for a fixed,
+# reproducible number of inputs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -30,6 +31,9 @@ echo "== gcc, AddressSanitizer + UndefinedBehaviorSanitizer"
 build build/asan -DCMAKE_C_COMPILER=gcc -DRDM_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir build/asan --output-on-failure
+
+echo "== valgrind memcheck: integration tests, every agent process (scripts/valgrind.sh)"
+bash scripts/valgrind.sh build/gcc
 
 echo "== Linux packages (.deb, .rpm): built, installed on this machine, checked, purged"
 if [ "$(id -u)" -eq 0 ]; then

@@ -64,7 +64,9 @@ n=$(sqlite3 "$DB" "SELECT count(*) FROM pg_applied WHERE model = 'pupil_log'")
 [ "$n" -ge 6 ] && ok || bad "applied log ids recorded: $n"
 
 # a late commit: A starts (earlier time), B commits, collect, then A commits
-psql -qX -v ON_ERROR_STOP=1 -c "BEGIN; INSERT INTO school.pupil(id, name) VALUES (100, 'Поздний'); SELECT pg_sleep(3); COMMIT;" >/dev/null 2>&1 &
+# (held longer when the agent runs slowly, under valgrind: RDM_SLOW)
+late_s=3; [ -n "${RDM_SLOW:-}" ] && late_s=15
+psql -qX -v ON_ERROR_STOP=1 -c "BEGIN; INSERT INTO school.pupil(id, name) VALUES (100, 'Поздний'); SELECT pg_sleep($late_s); COMMIT;" >/dev/null 2>&1 &
 late=$!
 sleep 1
 psql -qX -v ON_ERROR_STOP=1 -c "INSERT INTO school.pupil(id, name) VALUES (101, 'Ранний')" >/dev/null || bad "insert B"

@@ -231,7 +231,8 @@ n=$(q "$D" "SELECT count(*) FROM upload_log WHERE file_upload_status = 1")
 t0=$(date +%s%N)
 out=$(ag "$D" check-status --force) && echo "$out" | grep -q " $n in progress" && ok || bad "serial statuses: $out"
 ms=$((($(date +%s%N) - t0) / 1000000))
-[ "$n" -ge 4 ] && [ $ms -lt 1500 ] && ok || bad "$n status requests over one connection took $ms ms"
+# (under valgrind, RDM_SLOW, the time says nothing)
+[ "$n" -ge 4 ] && { [ -n "${RDM_SLOW:-}" ] || [ $ms -lt 1500 ]; } && ok || bad "$n status requests over one connection took $ms ms"
 emu_stop
 
 # ---- a file altered on disk before sending: never sent, re-exported
