@@ -23,14 +23,8 @@ set -u
 AGENT=$1 EMU=$2 SRC=$(cd "$3" && pwd) KILLS=${4:-130} MIN=${MIN:-100}
 SEED=${SEED:-$(date +%s)}
 RANDOM=$SEED
-T=$(mktemp -d /tmp/rdm-crash-XXXXXX)
-EPID=""
-cleanup() { [ -n "$EPID" ] && kill "$EPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$SRC/tests/cli/lib.sh"
+t_begin crash
 PROF=$SRC/tests/data/profiles/export.json
 REPLAY="python3 $SRC/tests/tools/replay_emulator.py"
 N=3000 ROUNDS=6
@@ -67,14 +61,10 @@ for r in $(seq $ROUNDS); do
     mkdir -p "$T/b$r" && cp "$T/exp$r/person.csv" "$T/exp$r/team.csv" "$T/b$r/"
 done
 
-rm -f "$T/port"; mkdir -p "$T/saved"
-"$EMU" --state "$T/emu.state" --save-dir "$T/saved" --port-file "$T/port" --profile "$PROF" \
-    --prefix T --step-ms 150 --seed "$SEED" 2>>"$T/emu.log" &
-EPID=$!
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+emu_start --step-ms 150 --seed "$SEED"
 D=$T/agent; mkdir -p "$D"
 printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\nEXPORT_CHUNK_SIZE = 100\nCOLLECT_CHUNK_SIZE = 150\n[agent]\nDATA_DIR = data\nPROFILE = %s\nLOG_LEVEL = warning\n[uploader_client]\nURL = http://127.0.0.1:%s\nENABLE_REQUEST_EMULATION = False\nREQUEST_RETRIES = 2\nREQUEST_TIMEOUT = 2\nRETRY_BACKOFF_MS = 20\nRETRY_BACKOFF_MAX_MS = 100\nMAX_CONNECTIONS = 2\n' \
-    "$PROF" "$(cat "$T/port")" >"$D/rdm-agent.ini"
+    "$PROF" "$PORT" >"$D/rdm-agent.ini"
 ag() { "$AGENT" --config "$D/rdm-agent.ini" "$@"; }
 q() { sqlite3 "$D/data/rdm-agent.db" "$1"; }
 ag init >/dev/null || bad "init"
@@ -186,5 +176,4 @@ files=$(q "SELECT count(DISTINCT sha256) FROM attachment WHERE size > 0")
 echo "$acc bodies accepted for $files files: $twice sent again after a kill in flight"
 [ "$(pending)" = 0 ] && ok || bad "work still waits at the end"
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+t_end

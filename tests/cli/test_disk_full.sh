@@ -9,13 +9,10 @@
 # of a store that never ran out of space. Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$(cd "$2" && pwd)
-T=$(mktemp -d /tmp/rdm-full-XXXXXX)
+. "$SRC/tests/cli/lib.sh"
 MNT=""
-cleanup() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+on_exit() { [ -n "$MNT" ] && umount "$MNT" 2>/dev/null; }
+t_begin full
 PROF=$SRC/tests/data/profiles/export.json
 
 mkdir -p "$T/dump"
@@ -84,5 +81,4 @@ out=$(limit ag "$D" collect 2>&1) && ok || bad "collect with room: $out"
 [ "$(q "$D" "SELECT count(*) FROM import_source WHERE phase < 3")" = 0 ] && ok || bad "a source is not fully collected"
 out=$(limit ag "$D" collect 2>&1) && echo "$out" | grep -q "0 changes\|nothing to collect\|0 source" && ok || bad "a third collect found work: $out"
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+t_end

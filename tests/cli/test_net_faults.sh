@@ -18,14 +18,8 @@
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 EMU=$2 SRC=$(cd "$3" && pwd) OUTAGE=${OUTAGE:-60}
-T=$(mktemp -d /tmp/rdm-netf-XXXXXX)
-PIDS=""
-cleanup() { for p in $PIDS; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+. "$SRC/tests/cli/lib.sh"
+t_begin netf
 PROF=$SRC/tests/data/profiles/export.json
 REPLAY="python3 $SRC/tests/tools/replay_emulator.py"
 MAXMS=400
@@ -44,15 +38,9 @@ feed() { # round: the bundle appears in the inbox at once (rename)
     cp -r "$T/src/b$1" "$T/stage-b$1" && mv "$T/stage-b$1" "$D/inbox/b$1"
 }
 
-EPID="" PORT=0
 emu() {
-    rm -f "$T/port"
-    "$EMU" --state "$T/emu.state" --save-dir "$T/saved" --port-file "$T/port" --listen "127.0.0.1:$PORT" \
-        --profile "$PROF" --prefix T --step-ms 300 --fail-rate 0.3 --fail-on all --fail-code 503 \
-        --delay-rate 0.05 --delay-ms 1500 --drop-rate 0.1 --seed "${SEED:-$$}" 2>>"$T/emu.log" &
-    EPID=$!; PIDS="$PIDS $EPID"
-    for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-    PORT=$(cat "$T/port")
+    emu_start --step-ms 300 --fail-rate 0.3 --fail-on all --fail-code 503 --delay-rate 0.05 \
+        --delay-ms 1500 --drop-rate 0.1 --seed "${SEED:-$$}"
 }
 arrived() { # round -> 0 when the datamart holds exactly that round's persons
     $REPLAY "$T/emu.state" "$T/saved" person id "$T/src/b$1/person.csv" T name >"$T/replay.out" 2>&1
@@ -63,7 +51,6 @@ wait_arrived() { # round seconds
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
-mkdir -p "$T/saved"
 emu
 D=$T/svc; mkdir -p "$D/inbox"
 printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\nEXPORT_CHUNK_SIZE = 50\n[agent]\nDATA_DIR = data\nPROFILE = %s\nLOG_LEVEL = debug\n[source]\nDUMP_DIR = inbox\nINBOX_SETTLE_SECONDS = 0\n[uploader_client]\nURL = http://127.0.0.1:%s\nENABLE_REQUEST_EMULATION = False\nREQUEST_RETRIES = 8\nREQUEST_TIMEOUT = 1\nRETRY_BACKOFF_MS = 50\nRETRY_BACKOFF_MAX_MS = %s\nOFFLINE_BACKOFF_MAX_MINUTES = 1\nMAX_CONNECTIONS = 2\nSTATUS_RECHECK_MINUTES = 1\n' \
@@ -79,7 +66,7 @@ wait_arrived 1 120 && ok || bad "round 1 did not arrive through the faults: $(ta
 # arrives in the inbox meanwhile
 feed 2
 sleep 2
-kill "$EPID"; wait "$EPID" 2>/dev/null
+emu_stop
 hz=$(getconf CLK_TCK)
 c0=$(cpu_ticks $RUN) t0=$(date +%s%N)
 sleep 5; feed 3
@@ -121,5 +108,4 @@ if grep " error: " "$T/run.err" | grep -q .; then
     bad "errors in the service log: $(grep " error: " "$T/run.err" | head -3)"
 else ok; fi
 
-echo "$pass passed, $fail failed"
-[ $fail = 0 ]
+t_end
