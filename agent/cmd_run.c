@@ -28,6 +28,14 @@ static void keep(rdm_rc *first, rdm_err *err, rdm_rc rc, const rdm_err *e)
     }
 }
 
+/* The service does not count an unreachable datamart as a failure of a
+ * pass or a task: upload and check-status logged it (once as a warning)
+ * and wait their turn. The commands (transfer, upload) do: exit 1. */
+static rdm_rc service_rc(int unreachable, rdm_rc rc)
+{
+    return unreachable && rc == RDM_ERR_IO ? RDM_OK : rc;
+}
+
 /* One pass of the whole job. Every step runs (a failed collect still lets
  * export send what was collected before); a stop ends it at once. quiet:
  * print a step only when it did something (the service). */
@@ -81,10 +89,7 @@ static rdm_rc transfer_once(cli_ctx *ctx, store *st, const profile *p, const uns
     if (rc != RDM_ERR_BUSY &&
         (!quiet || rc || us.files_sent || us.failed || us.unreachable || us.budget_full))
         rc = cli_print_upload(cfg, &us, rc, &e);
-    /* the service does not count an unreachable datamart as a failure of
-     * the pass: upload logged it (once as a warning) and waits its turn */
-    if (!(quiet && us.unreachable && rc == RDM_ERR_IO))
-        keep(&first, err, rc, &e);
+    keep(&first, err, quiet ? service_rc(us.unreachable, rc) : rc, &e);
     if (first == RDM_ERR_STOPPED || plat_stop_requested())
         goto stopped;
 
@@ -94,8 +99,7 @@ static rdm_rc transfer_once(cli_ctx *ctx, store *st, const profile *p, const uns
         rc = upload_check_status(st, cfg, 0, &ss, &e);
         if (rc != RDM_ERR_BUSY && (!quiet || rc || ss.asked || ss.gave_up))
             rc = cli_print_status(&ss, rc, &e);
-        if (!(quiet && ss.unreachable && rc == RDM_ERR_IO))
-            keep(&first, err, rc, &e);
+        keep(&first, err, quiet ? service_rc(ss.unreachable, rc) : rc, &e);
     }
     return first;
 stopped:
@@ -282,8 +286,7 @@ static rdm_rc run_task(cli_ctx *ctx, store *st, const profile *p, int k)
         rc = upload_check_status(st, &ctx->cfg, 0, &ss, &e);
         if (rc != RDM_ERR_BUSY && (ss.asked || ss.gave_up || rc))
             rc = cli_print_status(&ss, rc, &e);
-        if (ss.unreachable && rc == RDM_ERR_IO)
-            rc = RDM_OK; /* logged by the check itself; it waits its turn */
+        rc = service_rc(ss.unreachable, rc);
         break;
     }
     case T_SUSPEND: {

@@ -9,7 +9,6 @@
 #include "manifest.h"
 #include "../base/sha256.h"
 
-#include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -200,6 +200,14 @@ static void mark_unreachable(up *u, const char *why, long retry_after_s, long lo
         log_info("datamart: still unreachable (%s); next attempt in %lld s", why, delay);
 }
 
+/* The datamart was unreachable and its next try (dm_reach) has not come:
+ * that time; else 0. Emulation never waits. */
+static long long not_due(up *u)
+{
+    long long next = query_i(u, "SELECT COALESCE(next_try, 0) FROM dm_reach WHERE id = 1", 0, 0);
+    return !u->o.emulation && next > (long long)u->now ? next : 0;
+}
+
 static void mark_reachable(up *u)
 {
     long long since = query_i(u, "SELECT offline_since FROM dm_reach WHERE id = 1", 0, 0);
@@ -466,10 +474,8 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         goto out;
     }
     s->interrupted = n;
-    long long next = query_i(&u, "SELECT COALESCE(next_try, 0) FROM dm_reach WHERE id = 1", 0, 0);
-    if (!force && !u.o.emulation && next > (long long)u.now) {
+    if (!force && (s->next_try = not_due(&u))) {
         s->not_due = 1;
-        s->next_try = next;
         goto count;
     }
     int max = u.o.emulation ? 64 : u.o.http.max_connections;
@@ -616,10 +622,8 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
         goto out;
     /* an unreachable datamart is not asked before its next try (as for
      * uploads), unless forced */
-    long long next = query_i(&u, "SELECT COALESCE(next_try, 0) FROM dm_reach WHERE id = 1", 0, 0);
-    if (!force && !u.o.emulation && next > (long long)u.now) {
+    if (!force && (ss->next_try = not_due(&u))) {
         ss->not_due = 1;
-        ss->next_try = next;
         goto out;
     }
     long long recheck = cfg_int(cfg, CFG_STATUS_RECHECK_MINUTES) * 60;

@@ -559,11 +559,8 @@ rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm
             http_req *r = reqs[i];
             if (r->state_ != ST_QUEUED)
                 continue;
-            if (r->next_at_ > now) {
-                if (r->next_at_ < wake)
-                    wake = r->next_at_;
-                continue;
-            }
+            if (r->next_at_ > now)
+                continue; /* its time is taken into the wait below */
             start(c, r);
             if (r->state_ == ST_RUNNING)
                 running++;
