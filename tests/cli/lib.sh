@@ -6,6 +6,9 @@
 #                       the test defines it), kill -9 $PIDS, remove T
 #   ok / bad MSG        count a check (bad prints "FAIL: MSG")
 #   t_end               prints "N passed, N failed"; fails if any failed
+#   store_pending DB    prints how many sources, collect or export sub-stages
+#                       of the store DB still wait (0: all delivered and
+#                       processed)
 #   emu_start FLAG...   EMU with --state $T/emu.state --save-dir $T/saved
 #                       --profile $PROF --prefix T, on 127.0.0.1:$PORT (any
 #                       free port when PORT is empty or 0); sets EPID, PORT
@@ -44,4 +47,10 @@ emu_stop() {
     [ -n "$EPID" ] && kill "$EPID" 2>/dev/null
     wait "$EPID" 2>/dev/null
     EPID=""
+}
+store_pending() { # a FAILED export sub-stage waits until a later one retries it
+    sqlite3 "$1" "SELECT (SELECT count(*) FROM import_source WHERE phase < 3)
+         + (SELECT count(*) FROM collect_substage WHERE status IN ('CREATED', 'IN_PROGRESS'))
+         + (SELECT count(*) FROM export_substage WHERE status <> 'FINISHED' AND (status <> 'FAILED'
+            OR id NOT IN (SELECT retry_of FROM export_substage WHERE retry_of IS NOT NULL)))"
 }

@@ -118,13 +118,7 @@ step() {
     RC=$st
     return 0
 }
-pending() { # sources, sub-stages or uploads still waiting (a FAILED
-    # export sub-stage waits until a later one retries it)
-    q "SELECT (SELECT count(*) FROM import_source WHERE phase < 3)
-         + (SELECT count(*) FROM collect_substage WHERE status IN ('CREATED', 'IN_PROGRESS'))
-         + (SELECT count(*) FROM export_substage WHERE status <> 'FINISHED' AND (status <> 'FAILED'
-            OR id NOT IN (SELECT retry_of FROM export_substage WHERE retry_of IS NOT NULL)))"
-}
+pending() { store_pending "$D/data/rdm-agent.db"; }
 
 for r in $(seq $ROUNDS); do
     share

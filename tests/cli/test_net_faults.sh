@@ -24,26 +24,41 @@ PROF=$SRC/tests/data/profiles/export.json
 REPLAY="python3 $SRC/tests/tools/replay_emulator.py"
 MAXMS=400
 
-gen() { # round dir: names change each round, every 9th person leaves in round 3
+gen() { # round dir: names change each round, every 9th person leaves in
+    # round 3; member.csv is what MEMBER should hold then
     mkdir -p "$2"
-    awk -v r="$1" 'BEGIN { print "id;name;born;active;score;seen;team_id;snils"
+    awk -v r="$1" -v d="$2" 'BEGIN { print "id;name;born;active;score;seen;team_id;snils" >d "/person.csv"
+        print "person_id;name;team" >d "/member.csv"
         for (i = 1; i <= 600 + 30 * r; i++) {
             if (r >= 3 && i % 9 == 0) continue
             name = "Имя " i; if (i % (r + 1) == 0) name = name " (" r ")"
-            printf "%d;%s;2010-01-%02d;%d;1.%02d;2024-01-01 10:00:00;%d;%03d-%03d-%03d %02d\n", i, name, i % 28 + 1, i % 2, i % 100, i % 5 + 1, i % 1000, i % 999, i % 998, i % 97 } }' >"$2/person.csv"
+            printf "%d;%s;2010-01-%02d;%d;1.%02d;2024-01-01 10:00:00;%d;%03d-%03d-%03d %02d\n", i, name, i % 28 + 1, i % 2, i % 100, i % 5 + 1, i % 1000, i % 999, i % 998, i % 97 >d "/person.csv"
+            printf "%d;%s;%c\n", i, name, 65 + i % 5 >d "/member.csv" } }'
     printf 'id;title\n1;A\n2;B\n3;C\n4;D\n5;E\n' >"$2/team.csv"
 }
 for r in 1 2 3; do gen $r "$T/src/b$r"; done
 feed() { # round: the bundle appears in the inbox at once (rename)
-    cp -r "$T/src/b$1" "$T/stage-b$1" && mv "$T/stage-b$1" "$D/inbox/b$1"
+    mkdir "$T/stage-b$1" && cp "$T/src/b$1/person.csv" "$T/src/b$1/team.csv" "$T/stage-b$1/" &&
+        mv "$T/stage-b$1" "$D/inbox/b$1"
 }
 
 emu() {
     emu_start --step-ms 300 --fail-rate 0.3 --fail-on all --fail-code 503 --delay-rate 0.05 \
         --delay-ms 1500 --drop-rate 0.1 --seed "${SEED:-$$}"
 }
-arrived() { # round -> 0 when the datamart holds exactly that round's persons
-    $REPLAY "$T/emu.state" "$T/saved" person id "$T/src/b$1/person.csv" T name >"$T/replay.out" 2>&1
+q() { sqlite3 "$D/data/rdm-agent.db" "$1"; }
+unsent() { # files written and not yet answered by the datamart
+    q "SELECT count(*) FROM attachment a WHERE size > 0 AND NOT EXISTS
+         (SELECT 1 FROM upload_log u WHERE u.attachment_id = a.id AND u.request_id IS NOT NULL)"
+}
+arrived() { # round -> 0 when the store has nothing left to send and the
+    # datamart holds exactly that round's persons and members
+    [ "$(q "SELECT (SELECT count(*) FROM import_source WHERE phase < 3)
+             + (SELECT count(*) FROM collect_substage WHERE status IN ('CREATED', 'IN_PROGRESS'))
+             + (SELECT count(*) FROM export_substage WHERE status IN ('CREATED', 'IN_PROGRESS'))" 2>/dev/null)" = 0 ] &&
+        [ "$(unsent 2>/dev/null)" = 0 ] &&
+        $REPLAY "$T/emu.state" "$T/saved" person id "$T/src/b$1/person.csv" T name >"$T/replay.out" 2>&1 &&
+        $REPLAY "$T/emu.state" "$T/saved" member person_id "$T/src/b$1/member.csv" T name team >"$T/replay.out" 2>&1
 }
 wait_arrived() { # round seconds
     for _ in $(seq $(($2 * 2))); do arrived "$1" && return 0; sleep 0.5; done
@@ -82,7 +97,6 @@ wait_arrived 3 150 && ok || bad "round 3 did not arrive after the outage: $(tail
 kill -TERM $RUN; wait $RUN; rc=$?
 [ $rc = 0 ] && ok || bad "service exit $rc"
 
-q() { sqlite3 "$D/data/rdm-agent.db" "$1"; }
 # every file arrived; one arrives twice only when its whole body had left
 # and no answer came (the datamart may have taken it: the protocol has no
 # idempotency key), and never more often than that happened
