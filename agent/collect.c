@@ -88,6 +88,11 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
     stage = sqlite3_last_insert_rowid(store_db(st));
     if ((rc = store_commit(st, err)))
         goto fail_early;
+    {
+        int removed = 0;
+        if (!stg_sweep(st, &removed, NULL) && removed)
+            log_info("removed %d land file(s) no source waits for", removed);
+    }
     out->stage_id = stage;
     /* A chunk's commit need not reach the platter before the next: after a
      * power cut the last chunks roll back together with their position and
@@ -180,6 +185,8 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
                      "WHERE id = %lld",
                      ch.rows, ch.created, ch.updated, ch.deleted, (long long)time(NULL), sub)) ||
                 (rc = store_commit(st, err)))
+                break;
+            if (ch.done && (rc = stg_source_forget(st, src, err)))
                 break;
             prev = sub;
             progress_add(&pg, ch.rows);

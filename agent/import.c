@@ -8,6 +8,7 @@
 #include "efft.h"
 #include "manifest.h"
 #include "../base/sha256.h"
+#include "../storage/landfile.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -217,7 +218,7 @@ rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_er
 
 /* A bad row: refuse the file, or quarantine the row with --skip-bad-rows. */
 static rdm_rc bad_row(file_ctx *c, long line, const char *field, const char *why, int n,
-                      const char *const *vals, rdm_err *err)
+                      const char *const *vals, const size_t *lens, rdm_err *err)
 {
     if (!c->o->skip_bad_rows)
         return rdm_fail(err, RDM_ERR_PARSE,
@@ -230,7 +231,7 @@ static rdm_rc bad_row(file_ctx *c, long line, const char *field, const char *why
         if (i)
             buf_addc(&raw, ';');
         if (vals[i])
-            buf_adds(&raw, vals[i]);
+            buf_add(&raw, vals[i], lens[i]);
     }
     rdm_rc rc = stg_quarantine(c->st, c->src, line, field, why, raw.p ? raw.p : "", err);
     buf_free(&raw);
@@ -247,7 +248,7 @@ rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *con
 
     if (n != c->ncsv) {
         snprintf(why, sizeof why, "%d fields, the header has %d", n, c->ncsv);
-        return bad_row(c, line, NULL, why, n, vals, err);
+        return bad_row(c, line, NULL, why, n, vals, lens, err);
     }
     for (int i = 0; i < m->ncols; i++) {
         int j = c->have[i], is_null;
@@ -256,7 +257,7 @@ rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *con
         rc = import_normalize(m->cols[i].type, v, vl, c->decimal_comma, &c->norm[i], &is_null, why,
                               sizeof why);
         if (rc == RDM_ERR_PARSE)
-            return bad_row(c, line, m->cols[i].csv_header, why, n, vals, err);
+            return bad_row(c, line, m->cols[i].csv_header, why, n, vals, lens, err);
         if (rc)
             return rdm_fail(err, rc, "out of memory");
         if (!is_null && buf_add(&c->norm[i], "", 0))
@@ -268,17 +269,13 @@ rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *con
     for (int k = 0; k < m->nkey; k++) {
         int i = m->key[k];
         if (!c->vals[i] || !c->lens[i])
-            return bad_row(c, line, m->cols[i].csv_header, "key column is empty", n, vals, err);
+            return bad_row(c, line, m->cols[i].csv_header, "key column is empty", n, vals, lens,
+                           err);
         if ((k && buf_addc(&c->key, '\x1f')) || buf_add(&c->key, c->vals[i], c->lens[i]))
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     }
-    long first = 0;
     int64_t h = import_row_hash(m->ncols, c->vals, c->lens);
-    rc = stg_land(c->lander, c->key.p, line, op, h, c->vals, c->lens, &first, err);
-    if (rc == RDM_ERR_PARSE) {
-        snprintf(why, sizeof why, "key '%.60s' appears again (first on line %ld)", c->key.p, first);
-        return bad_row(c, line, NULL, why, n, vals, err);
-    }
+    rc = stg_land(c->lander, c->key.p, c->key.len, line, op, h, c->vals, c->lens, err);
     if (!rc)
         c->rows++;
     return rc;
@@ -352,7 +349,7 @@ rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const 
     if ((rc = stg_model_ensure(st, &c->sm, err)) ||
         (rc = stg_source_create(st, &c->sm, kind, base_name(name), NULL, 0, snapshot, bundle,
                                 &c->src, err)) ||
-        (rc = stg_lander_open(st, &c->sm, c->src, replace, &c->lander, err))) {
+        (rc = stg_lander_open(st, &c->sm, c->src, replace, 0, &c->lander, err))) {
         import_sink_free(c);
         return rc;
     }
@@ -365,9 +362,26 @@ long long import_sink_rows(const import_sink *c)
     return c->rows;
 }
 
+/* A key that came again in a dump: refused, or quarantined. */
+static rdm_rc repeated_key(void *ud, const land_row *row, long first_line, rdm_err *err)
+{
+    import_sink *c = ud;
+    char why[256];
+    snprintf(why, sizeof why, "key '%.*s' appears again (first on line %ld)",
+             (int)(row->klen > 60 ? 60 : row->klen), row->key, first_line);
+    c->rows--;
+    return bad_row(c, row->line, NULL, why, row->ncols, row->vals, row->lens, err);
+}
+
 rdm_rc import_sink_finish(import_sink *c, rdm_err *err)
 {
-    return stg_source_landed(c->st, c->src, c->rows, c->rejected, err);
+    long long repeats = 0;
+    rdm_rc rc = stg_lander_repeats(c->lander, repeated_key, c, &repeats, err);
+    if (!rc)
+        rc = stg_lander_finish(c->lander, err);
+    if (!rc)
+        rc = stg_source_landed(c->st, c->src, c->rows, c->rejected, err);
+    return rc;
 }
 
 /* Finds the model that reads a dump of this file name (case-insensitive:
@@ -405,7 +419,8 @@ static const char *base_name(const char *path)
 }
 
 /* Lands one file in the open transaction. *known is set (and nothing
- * landed) when the same content was imported before. */
+ * landed: the file's work is rolled back to a savepoint) when the same
+ * content was imported before. */
 static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, const char *path,
                           const prof_model *m, int snapshot, const char *bundle,
                           const import_opts *o, int *known, import_stats *stats, rdm_err *err)
@@ -413,8 +428,8 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     import_sink *c = NULL;
     csvr *r = NULL;
     FILE *f = NULL;
-    char *chunk = NULL, sha[SHA256_HEX];
-    sha256_ctx h;
+    char sha[SHA256_HEX];
+    sha256_bg *h = NULL;
     long long size = 0, id = 0, when = 0;
     rdm_rc rc;
 
@@ -423,6 +438,10 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     const char *delim = m->csv_delimiter ? m->csv_delimiter : cfg_str(cfg, CFG_DELIMITER);
     if (!(f = fopen(path, "rb")))
         return rdm_fail(err, RDM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    if ((rc = store_exec(st, "SAVEPOINT import_file", err))) {
+        fclose(f);
+        return rc;
+    }
     if ((rc = import_sink_open(st, p, m, "csv", path, snapshot, bundle, 0, delim[0] == ';', o, &c,
                                err)))
         goto out;
@@ -430,14 +449,15 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     if ((rc = csvr_open(&r, path, strcmp(enc, "cp1251") == 0 ? CSVR_CP1251 : CSVR_UTF8, delim[0],
                         csv_row, c, err)))
         goto out;
-    if (!(chunk = malloc(READ_CHUNK))) {
-        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    /* the checksum on a second core, beside the parsing */
+    if ((rc = sha256_bg_start(READ_CHUNK, &h, err)))
         goto out;
-    }
-    sha256_init(&h);
     size_t n;
-    while ((n = fread(chunk, 1, READ_CHUNK, f)) > 0) {
-        sha256_update(&h, chunk, n);
+    for (;;) {
+        char *chunk = sha256_bg_buffer(h);
+        if (!(n = fread(chunk, 1, READ_CHUNK, f)))
+            break;
+        sha256_bg_feed(h, chunk, n);
         size += (long long)n;
         if ((rc = csvr_feed(r, chunk, n, err)))
             break;
@@ -446,7 +466,7 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
         rc = rdm_fail(err, RDM_ERR_IO, "cannot read %s", path);
     if (!rc)
         rc = csvr_finish(r, err);
-    sha256_hex(&h, sha);
+    sha256_bg_finish(h, sha);
     if (rc)
         goto out;
     if (!c->header_done) {
@@ -483,11 +503,13 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
             log_warn("%s: %lld row(s) quarantined (see `rdm-agent stages`)", path, c->rejected);
     }
 out:
+    if (rc || *known)
+        store_exec(st, "ROLLBACK TO import_file", NULL);
+    store_exec(st, "RELEASE import_file", NULL);
     csvr_free(r);
     import_sink_free(c);
     if (f)
         fclose(f);
-    free(chunk);
     return rc;
 }
 

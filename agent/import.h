@@ -42,7 +42,8 @@ rdm_rc import_path(store *st, const profile *p, const rdm_config *cfg, const cha
                    const import_opts *o, import_stats *stats, rdm_err *err);
 
 /* A landing of rows from any source (dump reader, PostgreSQL cursor):
- * open registers a source and its land table in the caller's transaction;
+ * open registers a source in the caller's transaction and starts its land
+ * file (storage/staging.h);
  * header maps column names to the model's (by their "csv" names); each row
  * is checked, normalised and landed (op 0 upsert, 3 delete). With replace,
  * a later row of a key replaces the earlier (change logs); otherwise a
@@ -54,7 +55,9 @@ rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const 
 rdm_rc import_sink_header(import_sink *c, int n, const char *const *names, rdm_err *err);
 rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *const *vals,
                        const size_t *lens, rdm_err *err);
-/* Records the row counts of the landed source. */
+/* Finds repeated keys (an error, or quarantined, unless replace), makes
+ * the land file durable and records the row counts of the source, in the
+ * caller's transaction, which must commit next. */
 rdm_rc import_sink_finish(import_sink *c, rdm_err *err);
 long long import_sink_rows(const import_sink *c);
 void import_sink_free(import_sink *c);

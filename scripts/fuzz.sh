@@ -15,7 +15,7 @@ cmake -S . -B "$B" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -D
     -DRDM_TESTS=OFF -DRDM_EMULATOR=OFF -DRDM_WERROR=ON >/dev/null
 cmake --build "$B" -j"$(nproc 2>/dev/null || echo 2)" -- --no-print-directory >/dev/null
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-for t in config cron profile flc csv status manifest; do
+for t in config cron profile flc csv status manifest landfile; do
     seeds=tests/fuzz/corpus/$t
     if [ "$mode" = --ci ]; then
         work=$(mktemp -d)

@@ -160,7 +160,7 @@ static const char m3_locks[] =
 
 static const char m4_staging[] =
     /* one row per landed source (a CSV dump or a PostgreSQL pull); its rows
-     * wait in "rdm:land:<id>" until collected (staging.c) */
+     * waited in "rdm:land:<id>" until collected (now in land files: m9) */
     "CREATE TABLE import_source(\n"
     "  id INTEGER PRIMARY KEY,\n"
     "  model TEXT NOT NULL,\n"
@@ -258,8 +258,17 @@ static const char m8_cleanup[] =
     /* when cleanup deleted the file of an attachment (the row stays: history) */
     "ALTER TABLE attachment ADD COLUMN removed_at INTEGER;\n";
 
-static const char *const migrations[] = {m1_stages,   m2_network, m3_locks,  m4_staging,
-                                         m5_postgres, m6_export,  m7_upload, m8_cleanup};
+static const char m9_landfiles[] =
+    /* landed rows moved from "rdm:land:<id>" tables to land files
+     * (staging.c); a source whose keys repeat says which row collect keeps:
+     * 1 the first (the repeats were quarantined), 2 the last (a change
+     * log); the live rows of each model are counted as collect changes
+     * them (counter 'live:<model>', started at the next full snapshot) */
+    "ALTER TABLE import_source ADD COLUMN repeats INTEGER;\n";
+
+static const char *const migrations[] = {m1_stages,  m2_network,  m3_locks,
+                                         m4_staging, m5_postgres, m6_export,
+                                         m7_upload,  m8_cleanup,  m9_landfiles};
 
 int schema_latest(void)
 {

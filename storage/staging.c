@@ -1,15 +1,17 @@
 /* staging.c - see staging.h. */
 #include "staging.h"
 #include "../base/buf.h"
+#include "../base/keyset.h"
+#include "../base/plat.h"
+#include "landfile.h"
+
+#include <limits.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SQL_MAX (1u << 20)
-
-/* Phases of a source (import_source.phase). */
-enum { PH_LANDED = 0, PH_UPSERT = 1, PH_DELETE = 2, PH_DONE = 3 };
 
 /* Appends `, "col1", "col2"...` (or with a table alias prefix). */
 static rdm_rc cols_list(rdm_buf *b, const stg_model *m, const char *alias)
@@ -87,6 +89,9 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
                       "); CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\"); CREATE INDEX "
                       "\"%s:chg\" ON \"%s\"(\"rdm:chg\");",
                       name, name, name, name);
+    /* the live rows, counted as collect changes them (staging.c) */
+    if (!rc)
+        rc = buf_addf(&b, "INSERT OR IGNORE INTO counter VALUES ('live:%s', 0);", m->name);
     if (!rc)
         rc = store_exec(st, b.p, err);
     else
@@ -116,13 +121,23 @@ rdm_rc stg_source_find(store *st, const char *model, const char *sha256, long lo
     return rc;
 }
 
+/* The land file of a source: "<store dir>/land/<id>.rows". */
+static rdm_rc land_path(store *st, long long id, char *buf, size_t n, rdm_err *err)
+{
+    char dir[4096], land[4096], name[40];
+    snprintf(name, sizeof name, "%lld.rows", id);
+    if (plat_dirname(store_path(st), dir, sizeof dir) ||
+        plat_join(dir, "land", land, sizeof land) || plat_join(land, name, buf, n))
+        return rdm_fail(err, RDM_ERR_CONFIG, "%s: path too long", store_path(st));
+    return RDM_OK;
+}
+
 rdm_rc stg_source_create(store *st, const stg_model *m, const char *kind, const char *name,
                          const char *sha256, long long size, int snapshot, const char *bundle,
                          long long *id, rdm_err *err)
 {
     sqlite3_stmt *s = NULL;
-    rdm_buf b;
-    rdm_rc rc;
+    rdm_rc rc = RDM_OK;
     if (sqlite3_prepare_v2(store_db(st),
                            "INSERT INTO import_source(model, kind, name, sha256, size, snapshot, "
                            "bundle, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, strftime('%s'))",
@@ -135,27 +150,11 @@ rdm_rc stg_source_create(store *st, const stg_model *m, const char *kind, const 
     sqlite3_bind_int64(s, 5, size);
     sqlite3_bind_int(s, 6, snapshot);
     sqlite3_bind_text(s, 7, bundle, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    if (sqlite3_step(s) != SQLITE_DONE)
         rc = store_fail(st, err, "registering a source");
-        sqlite3_finalize(s);
-        return rc;
-    }
+    else
+        *id = sqlite3_last_insert_rowid(store_db(st));
     sqlite3_finalize(s);
-    *id = sqlite3_last_insert_rowid(store_db(st));
-    buf_init(&b, SQL_MAX);
-    /* landed rows in file order, keys unique through a narrow index */
-    rc = buf_addf(&b,
-                  "CREATE TABLE \"rdm:land:%lld\"(\"rdm:k\" TEXT NOT NULL, \"rdm:line\" INTEGER, "
-                  "\"rdm:op\" INTEGER, \"rdm:h\" INTEGER NOT NULL",
-                  *id);
-    for (int i = 0; i < m->ncols && !rc; i++)
-        rc = buf_addf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
-    if (!rc)
-        rc = buf_addf(&b,
-                      "); CREATE UNIQUE INDEX \"rdm:land:%lld:k\" ON \"rdm:land:%lld\"(\"rdm:k\")",
-                      *id, *id);
-    rc = rc ? oom(err) : store_exec(st, b.p, err);
-    buf_free(&b);
     return rc;
 }
 
@@ -171,34 +170,34 @@ rdm_rc stg_source_landed(store *st, long long id, long long rows, long long reje
 struct stg_lander {
     store *st;
     const stg_model *m;
-    sqlite3_stmt *ins, *line_of;
+    long long src, rows;
+    int replace;
+    char path[4096];
+    land_writer *w;
+    keyset *ks;
 };
 
-rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace, stg_lander **out,
-                       rdm_err *err)
+rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace,
+                       unsigned long long expect, stg_lander **out, rdm_err *err)
 {
     stg_lander *l = calloc(1, sizeof *l);
-    rdm_buf b;
+    char dir[4096];
     rdm_rc rc;
     *out = NULL;
     if (!l)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     l->st = st;
     l->m = m;
-    buf_init(&b, SQL_MAX);
-    rc = buf_addf(&b, "INSERT%s INTO \"rdm:land:%lld\" VALUES (?, ?, ?, ?",
-                  replace ? " OR REPLACE" : "", src);
-    for (int i = 0; i < m->ncols && !rc; i++)
-        rc = buf_adds(&b, ", ?");
-    if (!rc)
-        rc = buf_addc(&b, ')');
-    rc = rc ? oom(err) : store_prepare(st, b.p, &l->ins, err);
-    if (!rc) {
-        buf_reset(&b);
-        rc = buf_addf(&b, "SELECT \"rdm:line\" FROM \"rdm:land:%lld\" WHERE \"rdm:k\" = ?", src);
-        rc = rc ? oom(err) : store_prepare(st, b.p, &l->line_of, err);
+    l->src = src;
+    l->replace = replace;
+    if (!(l->ks = keyset_new(expect)))
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    else if (!(rc = land_path(st, src, l->path, sizeof l->path, err))) {
+        if (plat_dirname(l->path, dir, sizeof dir))
+            rc = rdm_fail(err, RDM_ERR_CONFIG, "%s: path too long", l->path);
+        else if (!(rc = plat_mkdirs(dir, err)))
+            rc = land_writer_open(l->path, m->ncols, &l->w, err);
     }
-    buf_free(&b);
     if (rc) {
         stg_lander_close(l);
         return rc;
@@ -207,44 +206,69 @@ rdm_rc stg_lander_open(store *st, const stg_model *m, long long src, int replace
     return RDM_OK;
 }
 
-rdm_rc stg_land(stg_lander *l, const char *key, long line, int op, int64_t hash,
-                const char *const *vals, const size_t *lens, long *first_line, rdm_err *err)
+rdm_rc stg_land(stg_lander *l, const char *key, size_t klen, long line, int op, int64_t hash,
+                const char *const *vals, const size_t *lens, rdm_err *err)
 {
-    sqlite3_stmt *s = l->ins;
-    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 2, line);
-    if (op)
-        sqlite3_bind_int(s, 3, op);
-    else
-        sqlite3_bind_null(s, 3);
-    sqlite3_bind_int64(s, 4, hash);
-    for (int i = 0; i < l->m->ncols; i++) {
-        if (vals[i])
-            sqlite3_bind_text(s, 5 + i, vals[i], (int)lens[i], SQLITE_STATIC);
-        else
-            sqlite3_bind_null(s, 5 + i);
-    }
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r == SQLITE_DONE)
+    if (keyset_see(l->ks, key, klen))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    l->rows++;
+    return land_put(l->w, line, op, hash, key, klen, vals, lens, NULL, err);
+}
+
+rdm_rc stg_lander_repeats(stg_lander *l, stg_repeat_fn fn, void *ud, long long *repeats,
+                          rdm_err *err)
+{
+    land_reader *r = NULL;
+    land_row *row = NULL;
+    char tmp[4200];
+    long long off = 0;
+    rdm_rc rc;
+    *repeats = 0;
+    if (!keyset_candidates(l->ks))
         return RDM_OK;
-    if (sqlite3_extended_errcode(store_db(l->st)) == SQLITE_CONSTRAINT_UNIQUE) {
-        *first_line = 0;
-        sqlite3_bind_text(l->line_of, 1, key, -1, SQLITE_STATIC);
-        if (sqlite3_step(l->line_of) == SQLITE_ROW)
-            *first_line = (long)sqlite3_column_int64(l->line_of, 0);
-        sqlite3_reset(l->line_of);
-        return rdm_fail(err, RDM_ERR_PARSE, "duplicate key");
+    /* the second pass reads back what was written */
+    snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
+    if ((rc = land_writer_flush(l->w, err)) || (rc = land_reader_open(tmp, l->m->ncols, &r, err)))
+        return rc;
+    if (!(row = malloc(sizeof *row)))
+        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    while (!rc && !(rc = land_next(r, row, &off, err))) {
+        long again, first;
+        keyset_count(l->ks, row->key, row->klen, row->line, off, &again, &first);
+        if (again) {
+            ++*repeats;
+            if (!l->replace)
+                rc = fn(ud, row, first, err);
+        }
     }
-    return store_fail(l->st, err, "landing a row");
+    if (rc == RDM_ERR_NOT_FOUND)
+        rc = RDM_OK;
+    free(row);
+    land_reader_close(r);
+    return rc;
+}
+
+rdm_rc stg_lander_finish(stg_lander *l, rdm_err *err)
+{
+    land_writer *w = l->w;
+    char sql[160];
+    l->w = NULL;
+    rdm_rc rc = land_writer_commit(w, err);
+    if (rc || !keyset_repeated(l->ks))
+        return rc;
+    /* collect keeps one row of each repeated key: the last of a change
+     * log, the first of a dump whose repeats were quarantined */
+    snprintf(sql, sizeof sql, "UPDATE import_source SET repeats = %d WHERE id = %lld",
+             l->replace ? 2 : 1, l->src);
+    return store_exec(l->st, sql, err);
 }
 
 void stg_lander_close(stg_lander *l)
 {
     if (!l)
         return;
-    sqlite3_finalize(l->ins);
-    sqlite3_finalize(l->line_of);
+    land_writer_abort(l->w);
+    keyset_free(l->ks);
     free(l);
 }
 
@@ -305,19 +329,23 @@ rdm_rc stg_next_change(store *st, long long *chg, rdm_err *err)
 }
 
 /* ---- collect ---- */
+/* Phases of a source (import_source.phase) and its position (last_k): the
+ * offset of the next landed row, or the last staged rowid checked for
+ * deletion. */
+enum { PH_LANDED = 0, PH_UPSERT = 1, PH_DELETE = 2, PH_DONE = 3 };
 
 enum {
-    Q_POS,     /* phase, last_k, snapshot of the source */
-    Q_MAXK,    /* upsert: the last landed rowid */
-    Q_COUNT,   /* upsert: rows in (lo, hi] */
-    Q_UPSERT,  /* upsert: new or deleted keys -> CREATE, changed content -> UPDATE */
-    Q_LDELETE, /* upsert: landed deletes -> DELETE */
-    Q_LIVE,    /* live staged rows */
-    Q_LANDED,  /* landed upserts */
-    Q_DHI,     /* delete: the key ending the chunk of absent keys */
-    Q_DMAX,    /* delete: the last absent key */
-    Q_DELETE,  /* delete: absent keys in (lo, hi] -> DELETE */
-    Q_SETPOS,  /* phase, last_k */
+    Q_POS,     /* phase, position, snapshot, repeats of the source */
+    Q_FIND,    /* rowid, hash, op, substage of a staged key */
+    Q_INSERT,  /* a new key: CREATE */
+    Q_UPDATE,  /* new content (UPDATE), or a deleted key back (CREATE) */
+    Q_DELETE,  /* a staged row: DELETE */
+    Q_SCAN,    /* delete phase: live staged rows after a rowid */
+    Q_LIVE,    /* live staged rows of the model, as counted */
+    Q_LIVEADD, /* ... changed by a chunk */
+    Q_LIVESET, /* ... as a snapshot's delete phase leaves them */
+    Q_FIRST,   /* the first finished sub-stage of this source */
+    Q_SETPOS,  /* phase, position */
     Q_N
 };
 
@@ -325,6 +353,16 @@ struct stg_collector {
     store *st;
     const stg_model *m;
     long long src;
+    char path[4096], live_name[160];
+    int snapshot, repeats, primed;
+    int guess_new; /* the last key was new: insert first, look up on a conflict */
+    land_reader *r;
+    land_row *row;
+    keyset *ks;     /* repeated keys, when the source has some */
+    uint64_t *seen; /* snapshot: staged rowids the source holds */
+    size_t seen_words;
+    long long nseen;     /* bits set in seen */
+    long long first_sub; /* 0 until a sub-stage of this source finished */
     sqlite3_stmt *q[Q_N];
 };
 
@@ -334,34 +372,69 @@ void stg_collector_close(stg_collector *c)
         return;
     for (int i = 0; i < Q_N; i++)
         sqlite3_finalize(c->q[i]);
+    land_reader_close(c->r);
+    keyset_free(c->ks);
+    free(c->row);
+    free(c->seen);
     free(c);
+}
+
+static rdm_rc open_reader(stg_collector *c, rdm_err *err)
+{
+    land_reader_close(c->r);
+    c->r = NULL;
+    rdm_rc rc = land_reader_open(c->path, c->m->ncols, &c->r, err);
+    if (rc == RDM_ERR_NOT_FOUND)
+        rc = rdm_fail(err, RDM_ERR_IO,
+                      "source %lld (model %s): its landed rows %s are missing; import the "
+                      "source again (an agent before 0.2 kept them in the store: collect with "
+                      "it first)",
+                      c->src, c->m->name, c->path);
+    return rc;
+}
+
+/* A source with repeated keys: both passes of keyset over its rows. */
+static rdm_rc find_repeats(stg_collector *c, rdm_err *err)
+{
+    rdm_rc rc;
+    long long off;
+    if (!(c->ks = keyset_new(0)))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    for (int pass = 1; pass <= 2; pass++) {
+        if ((rc = open_reader(c, err)))
+            return rc;
+        while (!(rc = land_next(c->r, c->row, &off, err))) {
+            long again, first;
+            if (pass == 1 && keyset_see(c->ks, c->row->key, c->row->klen))
+                return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+            if (pass == 2)
+                keyset_count(c->ks, c->row->key, c->row->klen, c->row->line, off, &again, &first);
+        }
+        if (rc != RDM_ERR_NOT_FOUND)
+            return rc;
+    }
+    return open_reader(c, err);
 }
 
 rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_collector **out,
                           rdm_err *err)
 {
     stg_collector *c = calloc(1, sizeof *c);
-    rdm_buf b, cl, lcl;
+    rdm_buf b;
     rdm_rc rc = RDM_OK;
-    char stg[96], land[64];
+    char stg[96];
 
     *out = NULL;
-    if (!c)
+    if (!c || !(c->row = malloc(sizeof *c->row))) {
+        free(c);
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
     c->st = st;
     c->m = m;
     c->src = src;
     snprintf(stg, sizeof stg, "\"rdm:stg:%s\"", m->name);
-    snprintf(land, sizeof land, "\"rdm:land:%lld\"", src);
+    snprintf(c->live_name, sizeof c->live_name, "live:%s", m->name);
     buf_init(&b, SQL_MAX);
-    buf_init(&cl, SQL_MAX);
-    buf_init(&lcl, SQL_MAX);
-    if (cols_list(&cl, m, NULL) || cols_list(&lcl, m, "l."))
-        rc = oom(err);
-    /* ?1 lo, ?2 hi (keys), ?3 chg, ?4 substage, ?5 now */
-    /* upsert chunks are ranges of landed rowids (file order: sequential
-     * reads); ?1 lo, ?2 hi, ?3 chg, ?4 substage, ?5 now */
-    const char *range = "l.rowid > ?1 AND l.rowid <= ?2";
 #define PREP(idx, ...)                                                                             \
     do {                                                                                           \
         if (rc)                                                                                    \
@@ -372,13 +445,15 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
         else                                                                                       \
             rc = store_prepare(st, b.p, &c->q[idx], err);                                          \
     } while (0)
-    PREP(Q_POS, "SELECT phase, coalesce(last_k, ''), snapshot FROM import_source WHERE id = %lld",
+    PREP(Q_POS,
+         "SELECT phase, coalesce(last_k, ''), snapshot, coalesce(repeats, 0) FROM import_source "
+         "WHERE id = %lld",
          src);
-    PREP(Q_MAXK, "SELECT coalesce(max(rowid), 0) FROM %s", land);
-    PREP(Q_COUNT, "SELECT count(*) FROM %s l WHERE %s", land, range);
-    /* one pass over the chunk: a new key is inserted (CREATE); an existing
-     * one is updated only when its content changed (UPDATE) or it was
-     * deleted (CREATE again); RETURNING tells which, row by row */
+    PREP(Q_FIND,
+         "SELECT rowid, \"rdm:h\", \"rdm:op\", coalesce(\"rdm:substage\", 0) FROM %s WHERE "
+         "\"rdm:k\" = ?1",
+         stg);
+    /* ?1 key, ?2 hash, ?3 chg, ?4 substage, ?5 now, then the columns */
     if (!rc) {
         buf_reset(&b);
         rc = buf_addf(&b,
@@ -386,52 +461,48 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
                       "\"rdm:substage\", \"rdm:created\", \"rdm:modified\"",
                       stg);
         if (!rc)
-            rc = buf_add(&b, cl.p ? cl.p : "", cl.len);
+            rc = cols_list(&b, m, NULL);
         if (!rc)
-            rc = buf_addf(&b, ") SELECT l.\"rdm:k\", l.\"rdm:h\", 1, ?3, ?4, ?5, ?5");
-        if (!rc)
-            rc = buf_add(&b, lcl.p ? lcl.p : "", lcl.len);
-        if (!rc)
-            rc = buf_addf(&b,
-                          " FROM %s l WHERE %s AND l.\"rdm:op\" IS NOT 3 ON CONFLICT(\"rdm:k\") DO "
-                          "UPDATE SET \"rdm:op\" = CASE WHEN \"rdm:op\" = 3 THEN 1 ELSE 2 END, "
-                          "\"rdm:h\" = excluded.\"rdm:h\", \"rdm:chg\" = excluded.\"rdm:chg\", "
-                          "\"rdm:substage\" = excluded.\"rdm:substage\", \"rdm:modified\" = "
-                          "excluded.\"rdm:modified\"",
-                          land, range);
+            rc = buf_adds(&b, ") VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5");
         for (int i = 0; i < m->ncols && !rc; i++)
-            rc = buf_addf(&b, ", \"%s\" = excluded.\"%s\"", m->cols[i], m->cols[i]);
+            rc = buf_addf(&b, ", ?%d", 6 + i);
         if (!rc)
-            rc = buf_addf(&b, " WHERE \"rdm:op\" = 3 OR \"rdm:h\" != excluded.\"rdm:h\" RETURNING "
-                              "\"rdm:op\"");
-        rc = rc ? oom(err) : store_prepare(st, b.p, &c->q[Q_UPSERT], err);
+            rc = buf_adds(&b, ") ON CONFLICT(\"rdm:k\") DO NOTHING");
+        rc = rc ? oom(err) : store_prepare(st, b.p, &c->q[Q_INSERT], err);
     }
-    PREP(Q_LDELETE,
-         "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?3, \"rdm:substage\" = ?4, "
-         "\"rdm:modified\" = ?5 WHERE \"rdm:op\" != 3 AND \"rdm:k\" IN (SELECT l.\"rdm:k\" FROM "
-         "%s l WHERE %s AND l.\"rdm:op\" = 3)",
-         stg, land, range);
-    PREP(Q_LIVE, "SELECT count(*) FROM %s WHERE \"rdm:op\" != 3", stg);
-    PREP(Q_LANDED, "SELECT count(*) FROM %s WHERE \"rdm:op\" IS NOT 3", land);
-    PREP(Q_DHI,
-         "SELECT s.\"rdm:k\" FROM %s s WHERE s.\"rdm:op\" != 3 AND s.\"rdm:k\" > ?1 AND NOT "
-         "EXISTS (SELECT 1 FROM %s l WHERE l.\"rdm:k\" = s.\"rdm:k\") ORDER BY s.\"rdm:k\" "
-         "LIMIT 1 OFFSET ?2",
-         stg, land);
-    PREP(Q_DMAX, "SELECT max(\"rdm:k\") FROM %s", stg);
+    /* ?1 op, ?2 hash, ?3 chg, ?4 substage, ?5 now, the columns, the rowid */
+    if (!rc) {
+        buf_reset(&b);
+        rc = buf_addf(&b,
+                      "UPDATE %s SET \"rdm:op\" = ?1, \"rdm:h\" = ?2, \"rdm:chg\" = ?3, "
+                      "\"rdm:substage\" = ?4, \"rdm:modified\" = ?5",
+                      stg);
+        for (int i = 0; i < m->ncols && !rc; i++)
+            rc = buf_addf(&b, ", \"%s\" = ?%d", m->cols[i], 6 + i);
+        if (!rc)
+            rc = buf_addf(&b, " WHERE rowid = ?%d", 6 + m->ncols);
+        rc = rc ? oom(err) : store_prepare(st, b.p, &c->q[Q_UPDATE], err);
+    }
     PREP(Q_DELETE,
-         "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?3, \"rdm:substage\" = ?4, "
-         "\"rdm:modified\" = ?5 WHERE \"rdm:op\" != 3 AND \"rdm:k\" > ?1 AND \"rdm:k\" <= ?2 "
-         "AND NOT EXISTS (SELECT 1 FROM %s l WHERE l.\"rdm:k\" = %s.\"rdm:k\")",
-         stg, land, stg);
+         "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?1, \"rdm:substage\" = ?2, "
+         "\"rdm:modified\" = ?3 WHERE rowid = ?4",
+         stg);
+    PREP(Q_SCAN, "SELECT rowid FROM %s WHERE rowid > ?1 AND \"rdm:op\" != 3 ORDER BY rowid", stg);
+    PREP(Q_LIVE, "SELECT coalesce((SELECT value FROM counter WHERE name = ?1), -1)");
+    PREP(Q_LIVEADD, "UPDATE counter SET value = value + ?2 WHERE name = ?1");
+    PREP(Q_LIVESET, "INSERT OR REPLACE INTO counter(name, value) VALUES (?1, ?2)");
+    PREP(Q_FIRST,
+         "SELECT coalesce(min(id), 0) FROM collect_substage WHERE source_id = %lld AND status = "
+         "'READY_TO_EXPORT'",
+         src);
     PREP(Q_SETPOS,
          "UPDATE import_source SET phase = ?1, last_k = ?2, collected_at = CASE WHEN ?1 = 3 "
          "THEN strftime('%%s') END WHERE id = %lld",
          src);
 #undef PREP
     buf_free(&b);
-    buf_free(&cl);
-    buf_free(&lcl);
+    if (!rc)
+        rc = land_path(st, src, c->path, sizeof c->path, err);
     if (rc) {
         stg_collector_close(c);
         return rc;
@@ -440,25 +511,13 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
     return RDM_OK;
 }
 
-/* Runs a statement that returns one value (or none); *out gets a copy of
- * the text (NULL when no row or NULL), or the integer in *num. */
-static rdm_rc one(stg_collector *c, sqlite3_stmt *s, char **out, long long *num, rdm_err *err)
+/* Runs a statement that returns one integer (0 when no row). */
+static rdm_rc one(stg_collector *c, sqlite3_stmt *s, long long *num, rdm_err *err)
 {
     int r = sqlite3_step(s);
-    if (out)
-        *out = NULL;
+    *num = 0;
     if (r == SQLITE_ROW) {
-        if (out && sqlite3_column_type(s, 0) != SQLITE_NULL) {
-            const char *t = (const char *)sqlite3_column_text(s, 0);
-            size_t n = (size_t)sqlite3_column_bytes(s, 0);
-            if (!(*out = malloc(n + 1))) {
-                sqlite3_reset(s);
-                return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-            }
-            memcpy(*out, t, n + 1);
-        }
-        if (num)
-            *num = sqlite3_column_int64(s, 0);
+        *num = sqlite3_column_int64(s, 0);
         r = sqlite3_step(s);
     }
     sqlite3_reset(s);
@@ -467,82 +526,234 @@ static rdm_rc one(stg_collector *c, sqlite3_stmt *s, char **out, long long *num,
     return RDM_OK;
 }
 
-/* Binds the range (rowids of the land table), chg, substage, now and runs
- * a change statement. */
-static rdm_rc change(stg_collector *c, int q, long long lo, long long hi, long long chg,
-                     long long sub, long long now, long *count, rdm_err *err)
-{
-    sqlite3_stmt *s = c->q[q];
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, hi);
-    sqlite3_bind_int64(s, 3, chg);
-    sqlite3_bind_int64(s, 4, sub);
-    sqlite3_bind_int64(s, 5, now);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE)
-        return store_fail(c->st, err, "applying landed rows to the staged model");
-    *count += sqlite3_changes(store_db(c->st));
-    return RDM_OK;
-}
-
-/* Runs the chunk's upsert, counting CREATE and UPDATE from RETURNING. */
-static rdm_rc upsert(stg_collector *c, long long lo, long long hi, long long chg, long long sub,
-                     long long now, stg_chunk *out, rdm_err *err)
-{
-    sqlite3_stmt *s = c->q[Q_UPSERT];
-    int r;
-    sqlite3_bind_int64(s, 1, lo);
-    sqlite3_bind_int64(s, 2, hi);
-    sqlite3_bind_int64(s, 3, chg);
-    sqlite3_bind_int64(s, 4, sub);
-    sqlite3_bind_int64(s, 5, now);
-    while ((r = sqlite3_step(s)) == SQLITE_ROW) {
-        if (sqlite3_column_int(s, 0) == 2)
-            out->updated++;
-        else
-            out->created++;
-    }
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE)
-        return store_fail(c->st, err, "applying landed rows to the staged model");
-    return RDM_OK;
-}
-
-/* The same for the delete phase, whose range is of staged keys. */
-static rdm_rc change_k(stg_collector *c, int q, const char *lo, const char *hi, long long chg,
-                       long long sub, long long now, long *count, rdm_err *err)
-{
-    sqlite3_stmt *s = c->q[q];
-    sqlite3_bind_text(s, 1, lo, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, hi, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, chg);
-    sqlite3_bind_int64(s, 4, sub);
-    sqlite3_bind_int64(s, 5, now);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    if (r != SQLITE_DONE)
-        return store_fail(c->st, err, "marking deletions in the staged model");
-    *count += sqlite3_changes(store_db(c->st));
-    return RDM_OK;
-}
-
-static rdm_rc set_pos(stg_collector *c, int phase, const char *k, rdm_err *err)
+static rdm_rc set_pos(stg_collector *c, int phase, long long pos, rdm_err *err)
 {
     sqlite3_stmt *s = c->q[Q_SETPOS];
+    char t[32];
+    snprintf(t, sizeof t, "%lld", pos);
     sqlite3_bind_int(s, 1, phase);
-    sqlite3_bind_text(s, 2, k, -1, SQLITE_STATIC);
+    if (phase == PH_DONE)
+        sqlite3_bind_null(s, 2);
+    else
+        sqlite3_bind_text(s, 2, t, -1, SQLITE_TRANSIENT);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
     return r == SQLITE_DONE ? RDM_OK : store_fail(c->st, err, "saving the collect position");
 }
 
+/* Marks rowid as held by the snapshot. */
+static rdm_rc see(stg_collector *c, long long rowid, rdm_err *err)
+{
+    size_t w = (size_t)(rowid >> 6);
+    if (rowid < 0)
+        return RDM_OK;
+    if (w >= c->seen_words) {
+        size_t n = c->seen_words ? c->seen_words : 1024;
+        while (n <= w)
+            n *= 2;
+        uint64_t *p = realloc(c->seen, n * sizeof *p);
+        if (!p)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        memset(p + c->seen_words, 0, (n - c->seen_words) * sizeof *p);
+        c->seen = p;
+        c->seen_words = n;
+    }
+    uint64_t bit = 1ull << (rowid & 63);
+    if (!(c->seen[w] & bit)) {
+        c->seen[w] |= bit;
+        c->nseen++;
+    }
+    return RDM_OK;
+}
+
+static int seen(const stg_collector *c, long long rowid)
+{
+    size_t w = (size_t)(rowid >> 6);
+    return rowid >= 0 && w < c->seen_words && (c->seen[w] >> (rowid & 63)) & 1;
+}
+
+/* Looks a key up: RDM_OK with *rowid (0 when absent), its hash, op and
+ * sub-stage. */
+static rdm_rc find(stg_collector *c, const land_row *row, long long *rowid, int64_t *h, int *op,
+                   long long *sub, rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[Q_FIND];
+    sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
+    int r = sqlite3_step(s);
+    *rowid = 0;
+    if (r == SQLITE_ROW) {
+        *rowid = sqlite3_column_int64(s, 0);
+        *h = sqlite3_column_int64(s, 1);
+        *op = sqlite3_column_int(s, 2);
+        *sub = sqlite3_column_int64(s, 3);
+        r = sqlite3_step(s);
+    }
+    sqlite3_reset(s);
+    return r == SQLITE_DONE ? RDM_OK : store_fail(c->st, err, "looking up a staged row");
+}
+
+static void bind_cols(sqlite3_stmt *s, const land_row *row, int first)
+{
+    for (int i = 0; i < row->ncols; i++) {
+        if (row->vals[i])
+            sqlite3_bind_text(s, first + i, row->vals[i], (int)row->lens[i], SQLITE_STATIC);
+        else
+            sqlite3_bind_null(s, first + i);
+    }
+}
+
+static rdm_rc run(sqlite3_stmt *s)
+{
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    return r == SQLITE_DONE ? RDM_OK : RDM_ERR_STORE;
+}
+
+static rdm_rc del(stg_collector *c, long long rowid, long long chg, long long sub, long long now,
+                  rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[Q_DELETE];
+    sqlite3_bind_int64(s, 1, chg);
+    sqlite3_bind_int64(s, 2, sub);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_int64(s, 4, rowid);
+    return run(s) ? store_fail(c->st, err, "marking a staged row deleted") : RDM_OK;
+}
+
+/* Inserts a row whose key is not staged yet: 1 when it was, 0 when the
+ * key is staged after all (nothing done). */
+static int insert(stg_collector *c, const land_row *row, long long chg, long long sub,
+                  long long now, long long *rowid, rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[Q_INSERT];
+    sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, row->hash);
+    sqlite3_bind_int64(s, 3, chg);
+    sqlite3_bind_int64(s, 4, sub);
+    sqlite3_bind_int64(s, 5, now);
+    bind_cols(s, row, 6);
+    if (run(s)) {
+        store_fail(c->st, err, "staging a new row");
+        return -1;
+    }
+    if (!sqlite3_changes(store_db(c->st)))
+        return 0;
+    *rowid = sqlite3_last_insert_rowid(store_db(c->st));
+    return 1;
+}
+
+/* Applies one landed row. *live gets the change of live rows. A run of
+ * new keys (a first load) costs one statement a row, a run of known ones
+ * (a snapshot again) a lookup and, when changed, an update. */
+static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long long sub,
+                    long long now, stg_chunk *out, long long *live, rdm_err *err)
+{
+    long long rowid = 0, was_sub = 0;
+    int64_t h = 0;
+    int op = 0, ins = 0;
+    rdm_rc rc;
+    if (row->op != 3 && c->guess_new) {
+        if ((ins = insert(c, row, chg, sub, now, &rowid, err)) < 0)
+            return RDM_ERR_STORE;
+        c->guess_new = ins;
+    }
+    if (ins) {
+        out->created++;
+        ++*live;
+        return c->snapshot ? see(c, rowid, err) : RDM_OK;
+    }
+    if ((rc = find(c, row, &rowid, &h, &op, &was_sub, err)))
+        return rc;
+    if (row->op == 3) { /* a landed delete */
+        if (!rowid || op == 3)
+            return RDM_OK;
+        if ((rc = del(c, rowid, chg, sub, now, err)))
+            return rc;
+        out->deleted++;
+        --*live;
+        return RDM_OK;
+    }
+    if (!rowid) {
+        if ((ins = insert(c, row, chg, sub, now, &rowid, err)) < 0)
+            return RDM_ERR_STORE;
+        if (!ins)
+            return rdm_fail(err, RDM_ERR_INTERNAL, "key '%.*s' staged and not found",
+                            (int)(row->klen > 60 ? 60 : row->klen), row->key);
+        c->guess_new = 1;
+        out->created++;
+        ++*live;
+    } else if (op == 3 || h != row->hash) {
+        /* a key deleted before comes back: CREATE; new content: UPDATE,
+         * unless this source created the row (a change log naming it
+         * twice), which stays CREATE */
+        int now_op = op == 3 || (op == 1 && c->first_sub && was_sub >= c->first_sub) ? 1 : 2;
+        if (op == 1 && was_sub == sub)
+            now_op = 1;
+        sqlite3_stmt *s = c->q[Q_UPDATE];
+        sqlite3_bind_int(s, 1, now_op);
+        sqlite3_bind_int64(s, 2, row->hash);
+        sqlite3_bind_int64(s, 3, chg);
+        sqlite3_bind_int64(s, 4, sub);
+        sqlite3_bind_int64(s, 5, now);
+        bind_cols(s, row, 6);
+        sqlite3_bind_int64(s, 6 + row->ncols, rowid);
+        if (run(s))
+            return store_fail(c->st, err, "updating a staged row");
+        if (op == 3) {
+            out->created++;
+            ++*live;
+        } else if (now_op == 2) {
+            out->updated++;
+        }
+    }
+    return c->snapshot ? see(c, rowid, err) : RDM_OK;
+}
+
+/* After a restart: reads the rows applied before pos again, only to learn
+ * which staged rows the snapshot holds. */
+static rdm_rc prime(stg_collector *c, long long pos, rdm_err *err)
+{
+    long long off = 0, rowid, sub;
+    int64_t h;
+    int op;
+    rdm_rc rc;
+    if ((rc = c->repeats ? find_repeats(c, err) : open_reader(c, err)))
+        return rc;
+    while (land_reader_offset(c->r) < pos) {
+        if ((rc = land_next(c->r, c->row, &off, err))) {
+            if (rc == RDM_ERR_NOT_FOUND && pos == LLONG_MAX)
+                break;
+            return rc == RDM_ERR_NOT_FOUND
+                       ? rdm_fail(err, RDM_ERR_IO, "%s: shorter than its collect position %lld",
+                                  c->path, pos)
+                       : rc;
+        }
+        if (!c->snapshot || c->row->op == 3 ||
+            (c->ks && keyset_repeat(c->ks, c->row->key, c->row->klen, off, c->repeats == 2)))
+            continue;
+        if ((rc = find(c, c->row, &rowid, &h, &op, &sub, err)) ||
+            (rowid && (rc = see(c, rowid, err))))
+            return rc;
+    }
+    c->primed = 1;
+    return RDM_OK;
+}
+
+static rdm_rc live_add(stg_collector *c, long long delta, rdm_err *err)
+{
+    sqlite3_stmt *s = c->q[Q_LIVEADD];
+    if (!delta)
+        return RDM_OK;
+    sqlite3_bind_text(s, 1, c->live_name, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, delta);
+    return run(s) ? store_fail(c->st, err, "counting staged rows") : RDM_OK;
+}
+
 rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long substage,
                            long long now, stg_chunk *out, rdm_err *err)
 {
-    char *lo = NULL, *hi = NULL;
-    long long phase = 0, snapshot = 0, n = 0;
-    rdm_rc rc;
+    long long phase, pos, live = 0, off = 0;
+    rdm_rc rc = RDM_OK;
 
     memset(out, 0, sizeof *out);
     sqlite3_stmt *p = c->q[Q_POS];
@@ -551,79 +762,144 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
         return store_fail(c->st, err, "reading the collect position");
     }
     phase = sqlite3_column_int64(p, 0);
-    const char *t = (const char *)sqlite3_column_text(p, 1);
-    lo = malloc(strlen(t) + 1);
-    if (lo)
-        strcpy(lo, t);
-    snapshot = sqlite3_column_int64(p, 2);
+    pos = atoll((const char *)sqlite3_column_text(p, 1));
+    c->snapshot = sqlite3_column_int(p, 2);
+    c->repeats = sqlite3_column_int(p, 3);
     sqlite3_reset(p);
-    if (!lo)
-        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     if (phase == PH_LANDED) {
         phase = PH_UPSERT;
-        lo[0] = '\0'; /* rowid 0: from the start */
+        pos = 0;
     }
+    if (!c->first_sub && (rc = one(c, c->q[Q_FIRST], &c->first_sub, err)))
+        return rc;
+    /* the rows before the position, once per run (all of them in the
+     * delete phase, to know what the snapshot holds) */
+    if (!c->primed && (rc = prime(c, phase == PH_UPSERT ? pos : LLONG_MAX, err)))
+        return rc;
 
     if (phase == PH_UPSERT) {
-        long long from = atoll(lo), max = 0, to;
-        char a[32], z[32];
-        if ((rc = one(c, c->q[Q_MAXK], NULL, &max, err)))
-            goto out;
-        to = from + limit < max ? from + limit : max;
-        int last = to >= max;
-        snprintf(a, sizeof a, "%lld", from);
-        snprintf(z, sizeof z, "%lld", to);
-        if (to > from) {
-            sqlite3_bind_int64(c->q[Q_COUNT], 1, from);
-            sqlite3_bind_int64(c->q[Q_COUNT], 2, to);
-            if ((rc = one(c, c->q[Q_COUNT], NULL, &n, err)))
-                goto out;
-            out->rows = (long)n;
-            if ((rc = upsert(c, from, to, chg, substage, now, out, err)) ||
-                (rc = change(c, Q_LDELETE, from, to, chg, substage, now, &out->deleted, err)))
-                goto out;
+        while (out->rows < limit && !(rc = land_next(c->r, c->row, &off, err))) {
+            if (c->ks && keyset_repeat(c->ks, c->row->key, c->row->klen, off, c->repeats == 2))
+                continue;
+            out->rows++;
+            if ((rc = apply(c, c->row, chg, substage, now, out, &live, err)))
+                break;
         }
-        if (!last) {
-            rc = set_pos(c, PH_UPSERT, z, err);
-            goto out;
-        }
+        if (rc && rc != RDM_ERR_NOT_FOUND)
+            return rc;
+        if ((rc = live_add(c, live, err)))
+            return rc;
+        if (out->rows == limit) /* more may follow: the next call finds out */
+            return set_pos(c, PH_UPSERT, land_reader_offset(c->r), err);
         /* all rows applied. A full snapshot deletes the keys it lacks; when
-         * the live rows are exactly as many as the snapshot's, there are
-         * none (every landed key is live now and keys are unique). */
-        long long live = 0, landed = 0;
-        if (snapshot && ((rc = one(c, c->q[Q_LIVE], NULL, &live, err)) ||
-                         (rc = one(c, c->q[Q_LANDED], NULL, &landed, err))))
-            goto out;
-        if (snapshot && live > landed) {
-            rc = set_pos(c, PH_DELETE, "", err);
-            goto out;
+         * the live rows, as counted, are as many as the staged rows it
+         * holds, there are none; otherwise a scan finds them */
+        if (c->snapshot) {
+            long long n = 0;
+            sqlite3_bind_text(c->q[Q_LIVE], 1, c->live_name, -1, SQLITE_STATIC);
+            if ((rc = one(c, c->q[Q_LIVE], &n, err)))
+                return rc;
+            if (n != c->nseen)
+                return set_pos(c, PH_DELETE, 0, err);
         }
-        phase = PH_DONE;
     } else if (phase == PH_DELETE) {
-        sqlite3_bind_text(c->q[Q_DHI], 1, lo, -1, SQLITE_STATIC);
-        sqlite3_bind_int(c->q[Q_DHI], 2, limit - 1);
-        if ((rc = one(c, c->q[Q_DHI], &hi, NULL, err)))
-            goto out;
-        int last = hi == NULL;
-        if (last && (rc = one(c, c->q[Q_DMAX], &hi, NULL, err)))
-            goto out;
-        if (hi && (rc = change_k(c, Q_DELETE, lo, hi, chg, substage, now, &out->deleted, err)))
-            goto out;
-        out->rows = out->deleted;
-        if (!last) {
-            rc = set_pos(c, PH_DELETE, hi, err);
-            goto out;
+        /* the live rows the snapshot lacks, in rowid order; the rowids
+         * first, then the updates (no update under a running scan) */
+        long long *ids = malloc((size_t)limit * sizeof *ids), last = pos;
+        int n = 0, r = SQLITE_DONE;
+        if (!ids)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        sqlite3_stmt *s = c->q[Q_SCAN];
+        sqlite3_bind_int64(s, 1, pos);
+        while (n < limit && (r = sqlite3_step(s)) == SQLITE_ROW) {
+            last = sqlite3_column_int64(s, 0);
+            if (!seen(c, last))
+                ids[n++] = last;
         }
-        phase = PH_DONE;
+        int more = n == limit;
+        sqlite3_reset(s);
+        if (!more && r != SQLITE_DONE)
+            rc = store_fail(c->st, err, "looking for deleted rows");
+        for (int i = 0; i < n && !rc; i++)
+            rc = del(c, ids[i], chg, substage, now, err);
+        free(ids);
+        if (!rc)
+            rc = live_add(c, -n, err);
+        if (rc)
+            return rc;
+        out->deleted = out->rows = n;
+        if (more)
+            return set_pos(c, PH_DELETE, last, err);
+        /* the live rows are now exactly the snapshot's: the count starts
+         * (or starts again) from there */
+        sqlite3_stmt *ls = c->q[Q_LIVESET];
+        sqlite3_bind_text(ls, 1, c->live_name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ls, 2, c->nseen);
+        if (run(ls))
+            return store_fail(c->st, err, "counting staged rows");
     }
-    /* done: forget the landed rows */
-    char sql[96];
-    snprintf(sql, sizeof sql, "DROP TABLE \"rdm:land:%lld\"", c->src);
-    if ((rc = set_pos(c, PH_DONE, NULL, err)) || (rc = store_exec(c->st, sql, err)))
-        goto out;
+    if ((rc = set_pos(c, PH_DONE, 0, err)))
+        return rc;
     out->done = 1;
-out:
-    free(lo);
-    free(hi);
+    return RDM_OK;
+}
+
+rdm_rc stg_source_forget(store *st, long long src, rdm_err *err)
+{
+    char path[4096];
+    rdm_rc rc = land_path(st, src, path, sizeof path, err);
+    return rc ? rc : plat_remove(path, err);
+}
+
+/* One file of the land directory: removed when no source waits for it. */
+typedef struct sweep_ctx {
+    store *st;
+    const char *dir;
+    long long max;
+    int removed;
+} sweep_ctx;
+
+static rdm_rc sweep_one(void *ud, const char *name, rdm_err *err)
+{
+    sweep_ctx *x = ud;
+    char *end, path[4096];
+    long long id = strtoll(name, &end, 10), phase = -1;
+    sqlite3_stmt *s = NULL;
+    if (end == name || (strcmp(end, ".rows") != 0 && strcmp(end, ".rows.tmp") != 0))
+        return RDM_OK;
+    /* a source above the last committed one may be an import under way */
+    if (id > x->max)
+        return RDM_OK;
+    if (store_prepare(x->st, "SELECT phase FROM import_source WHERE id = ?1", &s, err))
+        return RDM_ERR_STORE;
+    sqlite3_bind_int64(s, 1, id);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        phase = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    if (phase >= 0 && phase < PH_DONE && strcmp(end, ".rows") == 0)
+        return RDM_OK;
+    if (plat_join(x->dir, name, path, sizeof path) || plat_remove(path, err))
+        return RDM_OK;
+    x->removed++;
+    return RDM_OK;
+}
+
+rdm_rc stg_sweep(store *st, int *removed, rdm_err *err)
+{
+    char dir[4096], land[4096];
+    sqlite3_stmt *s = NULL;
+    sweep_ctx x = {st, land, 0, 0};
+    *removed = 0;
+    if (plat_dirname(store_path(st), dir, sizeof dir) || plat_join(dir, "land", land, sizeof land))
+        return rdm_fail(err, RDM_ERR_CONFIG, "%s: path too long", store_path(st));
+    if (!plat_exists(land))
+        return RDM_OK;
+    if (store_prepare(st, "SELECT coalesce(max(id), 0) FROM import_source", &s, err))
+        return RDM_ERR_STORE;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        x.max = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    rdm_rc rc = plat_listdir(land, sweep_one, &x, err);
+    *removed = x.removed;
     return rc;
 }

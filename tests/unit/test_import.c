@@ -236,6 +236,8 @@ static void test_bad_files(void **s)
                      1);
     assert_int_equal(q("SELECT rejected FROM import_source"), 3);
     collect(2, 0, 0);
+    /* of a repeated key, the first row is staged */
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 3 AND name = 'C'"), 1);
 }
 
 static void test_cp1251_and_extra_columns(void **s)
