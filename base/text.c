@@ -58,3 +58,20 @@ int text_digits(const char *s, size_t n)
             return 0;
     return 1;
 }
+
+int text_int64(const char *s, size_t n, long long *out)
+{
+    int neg = n && s[0] == '-';
+    unsigned long long v = 0, lim = neg ? 9223372036854775808ULL : 9223372036854775807ULL;
+    if (!text_digits(s + neg, n - (size_t)neg))
+        return 0;
+    for (size_t i = (size_t)neg; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (lim - d) / 10)
+            return 0;
+        v = v * 10 + d;
+    }
+    if (out)
+        *out = neg ? (long long)(0 - v) : (long long)v;
+    return 1;
+}

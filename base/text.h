@@ -7,6 +7,8 @@
  *   text_dup()     malloc'd copy of a C string (NULL when out of memory)
  *   text_bool()    a data value as a boolean: 1, 0, or -1 when it is none
  *   text_digits()  1 if n > 0 bytes are all ASCII digits
+ *   text_int64()   1 if n bytes are an optional '-' and digits whose value
+ *                  fits 64 bits (into *out when not NULL)
  */
 #ifndef RDM_TEXT_H
 #define RDM_TEXT_H
@@ -22,5 +24,6 @@ char *text_dup(const char *s);
  * configparser's narrower set: see config.c.) */
 int text_bool(const char *s, size_t n);
 int text_digits(const char *s, size_t n);
+int text_int64(const char *s, size_t n, long long *out);
 
 #endif

@@ -3,6 +3,7 @@
 #include "../base/buf.h"
 #include "../base/keyset.h"
 #include "../base/plat.h"
+#include "../base/text.h"
 #include "landfile.h"
 
 #include <limits.h>
@@ -85,10 +86,9 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
     for (int i = 0; i < m->ncols && !rc; i++)
         rc = buf_addf(&b, ", \"%s\" %s", m->cols[i], m->integer[i] ? "INTEGER" : "TEXT");
     if (!rc)
-        rc = buf_addf(&b,
-                      "); CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\"); CREATE INDEX "
-                      "\"%s:chg\" ON \"%s\"(\"rdm:chg\");",
-                      name, name, name, name);
+        rc = buf_addf(&b, "); CREATE INDEX \"%s:chg\" ON \"%s\"(\"rdm:chg\");", name, name);
+    if (!rc && !m->rowid_key)
+        rc = buf_addf(&b, "CREATE UNIQUE INDEX \"%s:k\" ON \"%s\"(\"rdm:k\");", name, name);
     /* the live rows, counted as collect changes them (staging.c) */
     if (!rc)
         rc = buf_addf(&b, "INSERT OR IGNORE INTO counter VALUES ('live:%s', 0);", m->name);
@@ -356,6 +356,7 @@ struct stg_collector {
     char path[4096], live_name[160];
     int snapshot, repeats, primed;
     int guess_new; /* the last key was new: insert first, look up on a conflict */
+    int by_rowid;  /* the key is the rowid (else the unique index on "rdm:k") */
     land_reader *r;
     land_row *row;
     keyset *ks;     /* repeated keys, when the source has some */
@@ -449,25 +450,47 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
          "SELECT phase, coalesce(last_k, ''), snapshot, coalesce(repeats, 0) FROM import_source "
          "WHERE id = %lld",
          src);
+    /* a table keyed by the rowid has no index on "rdm:k" (stg_model_ensure) */
+    if (!rc) {
+        sqlite3_stmt *s = NULL;
+        char ix[120];
+        snprintf(ix, sizeof ix, "rdm:stg:%s:k", m->name);
+        if (!(rc = store_prepare(st, "SELECT count(*) FROM sqlite_master WHERE name = ?1", &s,
+                                 err))) {
+            sqlite3_bind_text(s, 1, ix, -1, SQLITE_STATIC);
+            c->by_rowid = sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 0) == 0;
+            sqlite3_finalize(s);
+        }
+        if (!rc && c->by_rowid && !m->rowid_key)
+            rc = rdm_fail(err, RDM_ERR_CONFIG,
+                          "model %s: the store keeps its rows by an integer key, the profile "
+                          "now has another key; a changed model needs its staged data rebuilt",
+                          m->name);
+    }
     PREP(Q_FIND,
          "SELECT rowid, \"rdm:h\", \"rdm:op\", coalesce(\"rdm:substage\", 0) FROM %s WHERE "
-         "\"rdm:k\" = ?1",
-         stg);
-    /* ?1 key, ?2 hash, ?3 chg, ?4 substage, ?5 now, then the columns */
+         "%s = ?1",
+         stg, c->by_rowid ? "rowid" : "\"rdm:k\"");
+    /* ?1 key, ?2 hash, ?3 chg, ?4 substage, ?5 now, then the columns (and
+     * the rowid) */
     if (!rc) {
         buf_reset(&b);
         rc = buf_addf(&b,
-                      "INSERT INTO %s(\"rdm:k\", \"rdm:h\", \"rdm:op\", \"rdm:chg\", "
+                      "INSERT%s INTO %s(\"rdm:k\", \"rdm:h\", \"rdm:op\", \"rdm:chg\", "
                       "\"rdm:substage\", \"rdm:created\", \"rdm:modified\"",
-                      stg);
+                      c->by_rowid ? " OR IGNORE" : "", stg);
         if (!rc)
             rc = cols_list(&b, m, NULL);
+        if (!rc && c->by_rowid)
+            rc = buf_adds(&b, ", rowid");
         if (!rc)
             rc = buf_adds(&b, ") VALUES (?1, ?2, 1, ?3, ?4, ?5, ?5");
         for (int i = 0; i < m->ncols && !rc; i++)
             rc = buf_addf(&b, ", ?%d", 6 + i);
+        if (!rc && c->by_rowid)
+            rc = buf_addf(&b, ", ?%d", 6 + m->ncols);
         if (!rc)
-            rc = buf_adds(&b, ") ON CONFLICT(\"rdm:k\") DO NOTHING");
+            rc = buf_adds(&b, c->by_rowid ? ")" : ") ON CONFLICT(\"rdm:k\") DO NOTHING");
         rc = rc ? oom(err) : store_prepare(st, b.p, &c->q[Q_INSERT], err);
     }
     /* ?1 op, ?2 hash, ?3 chg, ?4 substage, ?5 now, the columns, the rowid */
@@ -574,11 +597,14 @@ static int seen(const stg_collector *c, long long rowid)
 
 /* Looks a key up: RDM_OK with *rowid (0 when absent), its hash, op and
  * sub-stage. */
-static rdm_rc find(stg_collector *c, const land_row *row, long long *rowid, int64_t *h, int *op,
-                   long long *sub, rdm_err *err)
+static rdm_rc find(stg_collector *c, const land_row *row, long long id, long long *rowid,
+                   int64_t *h, int *op, long long *sub, rdm_err *err)
 {
     sqlite3_stmt *s = c->q[Q_FIND];
-    sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
+    if (c->by_rowid)
+        sqlite3_bind_int64(s, 1, id);
+    else
+        sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
     int r = sqlite3_step(s);
     *rowid = 0;
     if (r == SQLITE_ROW) {
@@ -590,6 +616,19 @@ static rdm_rc find(stg_collector *c, const land_row *row, long long *rowid, int6
     }
     sqlite3_reset(s);
     return r == SQLITE_DONE ? RDM_OK : store_fail(c->st, err, "looking up a staged row");
+}
+
+/* The rowid a landed key stands for (a model keyed by one integer). */
+static rdm_rc key_id(stg_collector *c, const land_row *row, long long *id, rdm_err *err)
+{
+    *id = 0;
+    if (!c->by_rowid || text_int64(row->key, row->klen, id))
+        return RDM_OK;
+    return rdm_fail(err, RDM_ERR_PARSE,
+                    "source %lld line %ld: key '%.*s' of model %s is not a 64-bit integer; "
+                    "import the source again",
+                    c->src, row->line, (int)(row->klen > 60 ? 60 : row->klen), row->key,
+                    c->m->name);
 }
 
 static void bind_cols(sqlite3_stmt *s, const land_row *row, int first)
@@ -622,10 +661,12 @@ static rdm_rc del(stg_collector *c, long long rowid, long long chg, long long su
 
 /* Inserts a row whose key is not staged yet: 1 when it was, 0 when the
  * key is staged after all (nothing done). */
-static int insert(stg_collector *c, const land_row *row, long long chg, long long sub,
+static int insert(stg_collector *c, const land_row *row, long long id, long long chg, long long sub,
                   long long now, long long *rowid, rdm_err *err)
 {
     sqlite3_stmt *s = c->q[Q_INSERT];
+    if (c->by_rowid)
+        sqlite3_bind_int64(s, 6 + row->ncols, id);
     sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, row->hash);
     sqlite3_bind_int64(s, 3, chg);
@@ -648,12 +689,14 @@ static int insert(stg_collector *c, const land_row *row, long long chg, long lon
 static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long long sub,
                     long long now, stg_chunk *out, long long *live, rdm_err *err)
 {
-    long long rowid = 0, was_sub = 0;
+    long long rowid = 0, was_sub = 0, id;
     int64_t h = 0;
     int op = 0, ins = 0;
     rdm_rc rc;
+    if ((rc = key_id(c, row, &id, err)))
+        return rc;
     if (row->op != 3 && c->guess_new) {
-        if ((ins = insert(c, row, chg, sub, now, &rowid, err)) < 0)
+        if ((ins = insert(c, row, id, chg, sub, now, &rowid, err)) < 0)
             return RDM_ERR_STORE;
         c->guess_new = ins;
     }
@@ -662,7 +705,7 @@ static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long l
         ++*live;
         return c->snapshot ? see(c, rowid, err) : RDM_OK;
     }
-    if ((rc = find(c, row, &rowid, &h, &op, &was_sub, err)))
+    if ((rc = find(c, row, id, &rowid, &h, &op, &was_sub, err)))
         return rc;
     if (row->op == 3) { /* a landed delete */
         if (!rowid || op == 3)
@@ -674,7 +717,7 @@ static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long l
         return RDM_OK;
     }
     if (!rowid) {
-        if ((ins = insert(c, row, chg, sub, now, &rowid, err)) < 0)
+        if ((ins = insert(c, row, id, chg, sub, now, &rowid, err)) < 0)
             return RDM_ERR_STORE;
         if (!ins)
             return rdm_fail(err, RDM_ERR_INTERNAL, "key '%.*s' staged and not found",
@@ -731,7 +774,9 @@ static rdm_rc prime(stg_collector *c, long long pos, rdm_err *err)
         if (!c->snapshot || c->row->op == 3 ||
             (c->ks && keyset_repeat(c->ks, c->row->key, c->row->klen, off, c->repeats == 2)))
             continue;
-        if ((rc = find(c, c->row, &rowid, &h, &op, &sub, err)) ||
+        long long id;
+        if ((rc = key_id(c, c->row, &id, err)) ||
+            (rc = find(c, c->row, id, &rowid, &h, &op, &sub, err)) ||
             (rowid && (rc = see(c, rowid, err))))
             return rc;
     }

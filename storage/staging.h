@@ -38,10 +38,15 @@ typedef struct stg_model {
     int ncols;
     const char *const *cols; /* column names */
     const int *integer;      /* 1: INTEGER affinity (int and bool columns) */
+    int rowid_key;           /* 1: the key is one int column (its value fits
+                                64 bits: import checks): it is the rowid */
 } stg_model;
 
 /* Creates the staged table of a model if missing; an existing one whose
- * columns differ from the profile's is RDM_ERR_CONFIG naming both. */
+ * columns differ from the profile's is RDM_ERR_CONFIG naming both. A model
+ * keyed by one integer keeps its rows by that integer (the rowid: a lookup
+ * is one search of the table's tree); any other key gets a unique index on
+ * "rdm:k" (the key columns' text joined by U+001F). */
 rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err);
 
 /* Finds a source of model with that SHA-256: RDM_OK and its id and time, or
