@@ -8,6 +8,7 @@
 #include <csv.h>
 #include <curl/curl.h>
 #include <mbedtls/version.h>
+#include <nettle/version.h>
 #include <stdio.h>
 #include <string.h>
 #ifdef RDM_WITH_POSTGRES
@@ -96,6 +97,7 @@ rdm_rc cmd_version(cli_ctx *ctx, rdm_err *err)
     printf("  sqlite    %s\n", sqlite3_libversion());
     printf("  libcurl   %s\n", curl_version());
     printf("  mbedtls   %s\n", tls);
+    printf("  nettle    %d.%d\n", nettle_version_major(), nettle_version_minor());
     printf("  cjson     %s\n", cJSON_Version());
     printf("  libcsv    %d.%d.%d\n", CSV_MAJOR, CSV_MINOR, CSV_RELEASE);
 #ifdef RDM_WITH_POSTGRES

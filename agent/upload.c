@@ -275,16 +275,16 @@ fail:
 
 /* Ends the READY_FOR_EXPORT sub-stages all of whose files have an id in
  * their round: FINISHED (those with an error answer are PROCESS_ERROR
- * already). */
-static int finalize(up *u, rdm_err *err)
+ * already). sub: that sub-stage only, 0: all. */
+static int finalize(up *u, long long sub, rdm_err *err)
 {
     return exec_i(u, err,
-                  "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE status = "
-                  "'READY_FOR_EXPORT' AND NOT EXISTS (SELECT 1 FROM attachment a WHERE "
-                  "a.substage_id = export_substage.id AND a.size > 0 AND NOT EXISTS (SELECT 1 "
-                  "FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
+                  "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE (?2 = 0 "
+                  "OR id = ?2) AND status = 'READY_FOR_EXPORT' AND NOT EXISTS (SELECT 1 FROM "
+                  "attachment a WHERE a.substage_id = export_substage.id AND a.size > 0 AND NOT "
+                  "EXISTS (SELECT 1 FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
                   "export_substage.send_round AND l.request_id IS NOT NULL))",
-                  NULL, (long long)u->now, 0, 0, 0);
+                  NULL, (long long)u->now, sub, 0, 0);
 }
 
 /* Chooses the next files: oldest sub-stage first, one per entity, within
@@ -458,6 +458,50 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
     }
 }
 
+/* Asks the status of the uploads from log id `from` on that were never
+ * asked, 64 at a time (over the client's connections), and records each
+ * answer. */
+static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *err)
+{
+    enum { BATCH = 64 };
+    dm_status ds[BATCH], *dsp[BATCH];
+    long long ids[BATCH], subs[BATCH], last = from - 1;
+    char rid[BATCH][128];
+    rdm_rc rc = RDM_OK;
+    for (;;) {
+        sqlite3_stmt *q = NULL;
+        int n = 0;
+        if ((rc = store_prepare(u->st,
+                                "SELECT id, substage_id, request_id FROM upload_log WHERE id > ?1 "
+                                "AND request_id IS NOT NULL AND file_upload_status = 1 AND "
+                                "last_status_at IS NULL ORDER BY id LIMIT ?2",
+                                &q, err)))
+            return rc;
+        sqlite3_bind_int64(q, 1, last);
+        sqlite3_bind_int(q, 2, BATCH);
+        while (n < BATCH && sqlite3_step(q) == SQLITE_ROW) {
+            ids[n] = last = sqlite3_column_int64(q, 0);
+            subs[n] = sqlite3_column_int64(q, 1);
+            snprintf(rid[n], sizeof rid[n], "%s", (const char *)sqlite3_column_text(q, 2));
+            ds[n] = (dm_status){.request_id = rid[n]};
+            dsp[n] = &ds[n];
+            n++;
+        }
+        sqlite3_finalize(q);
+        if (!n || (rc = dm_ask_status(u->dm, dsp, n, err)))
+            return rc;
+        u->now = time(NULL);
+        for (int i = 0; i < n && !rc; i++) {
+            if (ds[i].outcome == HTTP_OK)
+                rc = record_status(u, ids[i], subs[i], &ds[i], NULL, err);
+            s->process_error += ds[i].outcome == HTTP_OK && ds[i].known &&
+                                dm_file_status(ds[i].code) == DM_FILE_ERROR;
+        }
+        if (rc || n < BATCH)
+            return rc;
+    }
+}
+
 rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, rdm_err *err)
 {
     up u;
@@ -482,10 +526,9 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
     long long budget = cfg_int(cfg, CFG_UPLOAD_QUEUE_MAX_SIZE);
     pick *p = calloc((size_t)max, sizeof *p);
     dm_upload **dp = calloc((size_t)max, sizeof *dp);
-    dm_status *ds = calloc((size_t)max, sizeof *ds);
-    dm_status **dsp = calloc((size_t)max, sizeof *dsp);
-    if (!p || !dp || !ds || !dsp) {
-        free(p), free(dp), free(ds), free(dsp);
+    long long first_log = 0; /* the first upload of this run */
+    if (!p || !dp) {
+        free(p), free(dp);
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -510,7 +553,9 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                 rc = RDM_ERR_STORE;
             break;
         }
-        /* the intent: committed (synchronous=FULL) before a byte leaves */
+        /* the intent: committed (synchronous=FULL) before a byte leaves;
+         * the answers' request ids too (on_journal) */
+        store_exec(st, "PRAGMA synchronous=FULL", NULL);
         if ((rc = store_begin(st, err)))
             break;
         for (int i = 0; i < k && !rc; i++) {
@@ -536,8 +581,13 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         if ((rc = dm_upload_files(u.dm, dp, k, err)))
             break;
         plat_fault_point("upload: answered");
+        /* what follows (the answers' effects, the statuses, the finished
+         * sub-stages) can be rebuilt from the journal (recover) or asked
+         * again: its commits need not wait for the disk; the next intent's
+         * commit (FULL) makes them durable with it */
+        store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
         u.now = time(NULL);
-        int answered = 0, nst = 0;
+        int answered = 0;
         if ((rc = store_begin(st, err)))
             break;
         for (int i = 0; i < k; i++) {
@@ -548,11 +598,6 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             }
             stop |= r;
             answered |= p[i].d.outcome == HTTP_OK || p[i].d.outcome == HTTP_STATUS;
-            if (p[i].d.outcome == HTTP_OK) {
-                ds[nst] = (dm_status){.request_id = p[i].d.request_id, .ud = &p[i]};
-                dsp[nst] = &ds[nst];
-                nst++;
-            }
         }
         if (rc || (rc = store_commit(st, err))) {
             store_rollback(st);
@@ -560,36 +605,33 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         }
         if (answered && !s->unreachable)
             mark_reachable(&u);
-        /* ask once right after the upload, as the reference does */
-        if (nst && !(rc = dm_ask_status(u.dm, dsp, nst, err))) {
-            u.now = time(NULL);
-            for (int i = 0; i < nst && !rc; i++) {
-                pick *pk = ds[i].ud;
-                if (ds[i].outcome == HTTP_OK)
-                    rc = record_status(&u, pk->log_id, pk->sub, &ds[i], NULL, err);
-                s->process_error += ds[i].outcome == HTTP_OK && ds[i].known &&
-                                    dm_file_status(ds[i].code) == DM_FILE_ERROR;
-            }
+        if (!first_log)
+            first_log = p[0].log_id;
+        progress_add(&pg, k);
+        for (int i = 0; i < k && !rc; i++) {
+            int f = finalize(&u, p[i].sub, err);
+            if (f < 0)
+                rc = RDM_ERR_STORE;
+            else
+                s->finished += f;
         }
         if (rc)
             break;
-        progress_add(&pg, k);
-        int f = finalize(&u, err);
-        if (f < 0) {
-            rc = RDM_ERR_STORE;
-            break;
-        }
-        s->finished += f;
     }
     progress_end(&pg);
-    free(p), free(dp), free(ds), free(dsp);
+    free(p), free(dp);
+    /* ask once after the upload, as the reference does: all the run's
+     * answers together at its end, so that the files go out back to back */
+    if (!rc && first_log && !s->unreachable && first != RDM_ERR_STOPPED)
+        rc = first_statuses(&u, first_log, s, err);
     if (!rc) {
-        int f = finalize(&u, err);
+        int f = finalize(&u, 0, err);
         if (f < 0)
             rc = RDM_ERR_STORE;
         else
             s->finished += f;
     }
+    store_exec(st, "PRAGMA synchronous=FULL", NULL);
 count:
     s->waiting = (int)query_i(&u,
                               "SELECT count(*) FROM export_substage WHERE status = "

@@ -1,41 +1,42 @@
-/* sha256.c - see sha256.h. mbedTLS 2.x names its calls *_ret; 3.x drops it. */
+/* sha256.c - see sha256.h. */
 #include "sha256.h"
 #include "plat.h"
 
-#include <stdlib.h>
-
 #include <errno.h>
-#include <mbedtls/version.h>
+#include <nettle/sha2.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#if MBEDTLS_VERSION_MAJOR >= 3
-#define SHA_STARTS mbedtls_sha256_starts
-#define SHA_UPDATE mbedtls_sha256_update
-#define SHA_FINISH mbedtls_sha256_finish
-#else
-#define SHA_STARTS mbedtls_sha256_starts_ret
-#define SHA_UPDATE mbedtls_sha256_update_ret
-#define SHA_FINISH mbedtls_sha256_finish_ret
-#endif
+/* Nettle's header maps sha256_init and the like to its own names: ours
+ * are these, and Nettle's are called by their nettle_ names */
+#undef sha256_init
+#undef sha256_update
+#undef sha256_digest
+
+_Static_assert(sizeof(struct sha256_ctx) <= sizeof(((sha256_ctx *)0)->opaque),
+               "Nettle's SHA-256 context does not fit sha256_ctx");
+
+static struct sha256_ctx *nc(sha256_ctx *c)
+{
+    return (struct sha256_ctx *)(void *)c->opaque;
+}
 
 void sha256_init(sha256_ctx *c)
 {
-    mbedtls_sha256_init(&c->c);
-    SHA_STARTS(&c->c, 0);
+    nettle_sha256_init(nc(c));
 }
 
 void sha256_update(sha256_ctx *c, const void *data, size_t n)
 {
-    SHA_UPDATE(&c->c, data, n);
+    nettle_sha256_update(nc(c), n, data);
 }
 
 void sha256_hex(sha256_ctx *c, char out[SHA256_HEX])
 {
-    unsigned char d[32];
+    uint8_t d[SHA256_DIGEST_SIZE];
     static const char hx[] = "0123456789abcdef";
-    SHA_FINISH(&c->c, d);
-    mbedtls_sha256_free(&c->c);
+    nettle_sha256_digest(nc(c), sizeof d, d);
     for (int i = 0; i < 32; i++) {
         out[2 * i] = hx[d[i] >> 4];
         out[2 * i + 1] = hx[d[i] & 15];
@@ -127,7 +128,6 @@ rdm_rc sha256_bg_start(size_t chunk, sha256_bg **out, rdm_err *err)
         plat_chan_put(b->free, b->bufs[i]);
     sha256_init(&b->c);
     if ((rc = plat_thread_start(&b->t, bg_main, b, err))) {
-        mbedtls_sha256_free(&b->c.c);
         bg_free(b);
         return rc;
     }

@@ -1,6 +1,8 @@
 /*
- * sha256.h - SHA-256 (mbedTLS) with lower-case hex output: file checksums
- * of bundles, attachments and request bodies.
+ * sha256.h - SHA-256 (Nettle: its x86-64 SHA-NI code where the processor
+ * has it, chosen at run time, about 1 GB/s against mbed TLS 2.28's 150
+ * MB/s) with lower-case hex output: file checksums of bundles, land files,
+ * attachments and request bodies.
  *
  * Interface (prefix sha256_): sha256_init/update/hex (incremental),
  * sha256_file(), sha256_bg_* (the same on a second thread, beside a parser)
@@ -10,13 +12,14 @@
 
 #include "../base/rc.h"
 
-#include <mbedtls/sha256.h>
 #include <stddef.h>
 
 #define SHA256_HEX 65 /* 64 hex digits and NUL */
 
-typedef struct sha256_ctx {
-    mbedtls_sha256_context c;
+/* Room for Nettle's context (sha256.c checks that it fits), so that this
+ * header does not bring Nettle's names to every file. */
+typedef struct rdm_sha256_ctx {
+    _Alignas(8) unsigned char opaque[192];
 } sha256_ctx;
 
 void sha256_init(sha256_ctx *c);

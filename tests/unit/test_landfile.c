@@ -186,6 +186,11 @@ static void test_sha256_bg(void **state)
     sha256_bg_finish(b, got);
     sha256_hex(&c, want);
     assert_string_equal(got, want);
+    /* FIPS 180-2's example */
+    sha256_init(&c);
+    sha256_update(&c, "abc", 3);
+    sha256_hex(&c, want);
+    assert_string_equal(want, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     /* ended without feeding: the digest of nothing */
     assert_int_equal(sha256_bg_start(CHUNK, &b, &err), RDM_OK);
     sha256_bg_finish(b, got);
