@@ -409,7 +409,9 @@ rdm_rc plat_wopen(const char *path, plat_wfile **out, rdm_err *err)
     }
     plat_fault_point("create");
 #ifdef _WIN32
-    f->h = CreateFileA(f->tmp, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+    /* others may read it while it is written (a land file's second pass) */
+    f->h = CreateFileA(f->tmp, GENERIC_WRITE, FILE_SHARE_READ, NULL, CREATE_ALWAYS,
+                       FILE_ATTRIBUTE_NORMAL, NULL);
     if (f->h == INVALID_HANDLE_VALUE) {
         DWORD e = GetLastError();
         free(f->tmp);

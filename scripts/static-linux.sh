@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # static-linux.sh - a fully static rdm-agent for Linux x86_64 (musl), for a
-# USB stick: mbed TLS, cJSON, libcsv, SQLite and libcurl (on mbed TLS) built
+# USB stick: Nettle, mbed TLS, cJSON, libcsv, SQLite and libcurl (on mbed TLS) built
 # with musl-gcc from Debian's source packages (fetched by
 # scripts/win-deps.sh's deb-src list, cached in build/win-deps/src), then
 # the agent (CSV dumps and bundles only: no libpq, no emulator). Output:
@@ -20,7 +20,8 @@ for p in musl-tools musl-dev; do
         DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends musl-tools musl-dev >/dev/null
         break; }
 done
-[ -f build/win-deps/src/.fetched ] || bash scripts/win-deps.sh # fetches the sources (and builds Windows)
+[ -f build/win-deps/src/.fetched ] && [ -n "$(find build/win-deps/src -maxdepth 1 -name 'nettle-[0-9]*')" ] ||
+    bash scripts/win-deps.sh # fetches the sources (and builds Windows)
 srcdir() { find "$ROOT/build/win-deps/src" -maxdepth 1 -type d -name "$1-[0-9]*" | sort | tail -1; }
 TC=$ROOT/cmake/musl-static.cmake
 stamp() { [ -f "$PREFIX/.$1" ]; }
@@ -36,6 +37,15 @@ export CC=musl-gcc
 t0=$(date +%s)
 stamp mbedtls || { cm "$(srcdir mbedtls)" "$S/b-mbedtls" -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
     -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON; done_ mbedtls; }
+t0=$(date +%s)
+if ! stamp nettle; then
+    rm -rf "$S/b-nettle" && cp -r "$(srcdir nettle)" "$S/b-nettle" && rm -f "$S/b-nettle/desdata.stamp"
+    (cd "$S/b-nettle" && ./configure --prefix="$PREFIX" --libdir="$PREFIX/lib" --enable-static \
+        --disable-shared --disable-public-key --disable-documentation --disable-openssl \
+        --enable-fat CC_FOR_BUILD=gcc >"$S/b-nettle.log" 2>&1 && make -j"$JOBS" >>"$S/b-nettle.log" 2>&1 &&
+        make install >>"$S/b-nettle.log" 2>&1) || { tail -30 "$S/b-nettle.log"; echo "nettle failed"; exit 1; }
+    done_ nettle
+fi
 t0=$(date +%s)
 stamp cjson || { cm "$(srcdir cjson)" "$S/b-cjson" -DENABLE_CJSON_TEST=OFF -DENABLE_CJSON_UTILS=OFF \
     -DENABLE_CUSTOM_COMPILER_FLAGS=OFF -DBUILD_SHARED_AND_STATIC_LIBS=OFF; done_ cjson; }

@@ -2,7 +2,8 @@
 # win-deps.sh [PREFIX] - builds, for x86_64-w64-mingw32, static libraries of
 # every dependency of rdm-agent from Debian's own source packages (nothing
 # is downloaded from anywhere but Debian's archive): SQLite, cJSON, libcsv,
-# mbed TLS and libcurl (on mbed TLS: the same TLS code on every Windows
+# Nettle (SHA-256; its x86-64 SHA-NI code chosen at run time), mbed TLS and
+# libcurl (on mbed TLS: the same TLS code on every Windows
 # version, no dependency on the system's Schannel; a CA bundle ships beside
 # the .exe). libpq is not built: the Windows agent reads CSV dumps and USB
 # bundles only (the README says so). cmocka is built for the unit tests.
@@ -21,7 +22,7 @@ JOBS=$(nproc 2>/dev/null || echo 2)
 mkdir -p "$W/src" "$PREFIX/lib" "$PREFIX/include"
 
 need=()
-for p in mingw-w64 dpkg-dev tcl cmake make autoconf automake libtool pkg-config; do
+for p in mingw-w64 dpkg-dev tcl cmake make autoconf automake libtool pkg-config m4; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -42,10 +43,19 @@ if [ ! -f "$W/src/.fetched" ]; then
     APT=(apt-get -o Dir::Etc::SourceList="$W/deb-src.sources" -o Dir::Etc::SourceParts=/nonexistent
          -o Dir::State::Lists="$LISTS")
     "${APT[@]}" update -q >/dev/null
-    (cd "$W/src" && "${APT[@]}" source -q sqlite3 curl mbedtls cjson libcsv cmocka >/dev/null 2>&1)
+    (cd "$W/src" && "${APT[@]}" source -q sqlite3 curl mbedtls nettle cjson libcsv cmocka >/dev/null 2>&1)
     touch "$W/src/.fetched"
 fi
 srcdir() { find "$W/src" -maxdepth 1 -type d -name "$1-[0-9]*" | sort | tail -1; }
+# a source package added after the first fetch
+fetch() {
+    [ -n "$(srcdir "$1")" ] && return 0
+    mkdir -p "$LISTS/partial"
+    (cd "$W/src" && apt-get -o Dir::Etc::SourceList="$W/deb-src.sources" \
+        -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$LISTS" source -q "$1" \
+        >/dev/null 2>&1) || { echo "win-deps: cannot fetch the source package $1"; exit 1; }
+}
+fetch nettle
 
 TC=$ROOT/cmake/mingw-w64.cmake
 cm() { # source-dir build-dir cmake-args...
@@ -63,6 +73,20 @@ if ! stamp mbedtls; then
     cm "$(srcdir mbedtls)" "$W/b-mbedtls" -DENABLE_TESTING=OFF -DENABLE_PROGRAMS=OFF \
         -DUSE_SHARED_MBEDTLS_LIBRARY=OFF -DUSE_STATIC_MBEDTLS_LIBRARY=ON
     done_ mbedtls
+fi
+
+t0=$(date +%s)
+if ! stamp nettle; then
+    # SHA-256 only: no public-key part (no GMP), a "fat" library that picks
+    # the SHA-NI code when the processor has it
+    # (desdata, a generator run at build time, is built for this machine:
+    # the stamp shipped in the source would skip it)
+    rm -rf "$W/b-nettle" && cp -r "$(srcdir nettle)" "$W/b-nettle" && rm -f "$W/b-nettle/desdata.stamp"
+    (cd "$W/b-nettle" && ./configure --host=$HOST --prefix="$PREFIX" --enable-static \
+        --disable-shared --disable-public-key --disable-documentation --disable-openssl \
+        --enable-fat >"$W/b-nettle.log" 2>&1 && make -j"$JOBS" >>"$W/b-nettle.log" 2>&1 &&
+        make install >>"$W/b-nettle.log" 2>&1) || { tail -30 "$W/b-nettle.log"; echo "nettle failed"; exit 1; }
+    done_ nettle
 fi
 
 t0=$(date +%s)
@@ -112,12 +136,7 @@ fi
 t0=$(date +%s)
 if ! stamp cmocka; then
     # cmocka: only for the unit tests run under wine (scripts/test-windows.sh)
-    if [ -z "$(srcdir cmocka)" ]; then
-        mkdir -p "$LISTS/partial"
-        (cd "$W/src" && apt-get -o Dir::Etc::SourceList="$W/deb-src.sources" \
-            -o Dir::Etc::SourceParts=/nonexistent -o Dir::State::Lists="$LISTS" source -q cmocka \
-            >/dev/null 2>&1)
-    fi
+    fetch cmocka
     cm "$(srcdir cmocka)" "$W/b-cmocka" -DWITH_STATIC_LIB=ON -DBUILD_STATIC_LIB=ON -DWITH_EXAMPLES=OFF \
         -DUNIT_TESTING=OFF -DPICKY_DEVELOPER=OFF
     done_ cmocka

@@ -885,6 +885,10 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
     }
     if ((rc = set_pos(c, PH_DONE, 0, err)))
         return rc;
+    /* closed now, so that stg_source_forget can remove it (Windows does
+     * not delete an open file) */
+    land_reader_close(c->r);
+    c->r = NULL;
     out->done = 1;
     return RDM_OK;
 }
