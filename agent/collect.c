@@ -98,6 +98,12 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
      * power cut the last chunks roll back together with their position and
      * are collected again. Nothing outside the store depends on them. */
     store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
+    /* the WAL copied into the store on a second core, its fsyncs off this
+     * thread's path (none when the thread cannot start: the automatic
+     * checkpoints stay) */
+    store_ckpt *ck = NULL;
+    if (store_ckpt_start(st, &ck, NULL))
+        ck = NULL;
 
     if (strcmp(cfg_str(cfg, CFG_SOURCE_TYPE), "postgres") == 0) {
         pgsrc_stats ps;
@@ -203,6 +209,7 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
     }
     progress_end(&pg);
 done:
+    store_ckpt_stop(ck);
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     if (rc) {
         fail_stage(st, stage, model, src, err->msg);

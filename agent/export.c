@@ -1510,6 +1510,10 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
      * synchronous=FULL before sending, which makes everything before
      * durable too (the WAL is written in order). */
     store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
+    /* the WAL checkpointed beside (see collect.c) */
+    store_ckpt *ck = NULL;
+    if (store_ckpt_start(st, &ck, NULL))
+        ck = NULL;
     progress_begin(&x.pg, "export", "records", 0);
     for (int i = 0; i < p->nentities; i++) {
         if (!sel[i])
@@ -1542,6 +1546,7 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
         }
     }
     progress_end(&x.pg);
+    store_ckpt_stop(ck);
     rc = first;
     store_exec(st, "PRAGMA synchronous=FULL", NULL);
     {

@@ -291,3 +291,64 @@ void store_close(store *st)
     free(st->path);
     free(st);
 }
+
+/* ---- checkpoints beside a long writer ---- */
+
+struct store_ckpt {
+    store *st;
+    sqlite3 *db; /* the thread's own connection */
+    plat_thread *t;
+    _Atomic int stop;
+};
+
+static void *ckpt_main(void *arg)
+{
+    store_ckpt *c = arg;
+    while (!c->stop) {
+        int log = 0, done = 0;
+        /* PASSIVE: copies what no reader still needs, never waits for the
+         * writer; its fsyncs are this thread's */
+        sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+        if (done >= log)
+            plat_sleep_ms(20);
+    }
+    return NULL;
+}
+
+rdm_rc store_ckpt_start(store *st, store_ckpt **out, rdm_err *err)
+{
+    store_ckpt *c = calloc(1, sizeof *c);
+    rdm_rc rc;
+    *out = NULL;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    c->st = st;
+    if (sqlite3_open_v2(st->path, &c->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        rc = rdm_fail(err, RDM_ERR_STORE, "cannot open store %s: %s", st->path,
+                      c->db ? sqlite3_errmsg(c->db) : "out of memory");
+        sqlite3_close(c->db);
+        free(c);
+        return rc;
+    }
+    sqlite3_busy_timeout(c->db, st->busy_ms);
+    sqlite3_exec(c->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if ((rc = plat_thread_start(&c->t, ckpt_main, c, err))) {
+        sqlite3_close(c->db);
+        free(c);
+        return rc;
+    }
+    store_exec(st, "PRAGMA wal_autocheckpoint=0", NULL);
+    *out = c;
+    return RDM_OK;
+}
+
+void store_ckpt_stop(store_ckpt *c)
+{
+    if (!c)
+        return;
+    c->stop = 1;
+    plat_thread_join(c->t);
+    sqlite3_close(c->db);
+    store_exec(c->st, "PRAGMA wal_autocheckpoint=4096", NULL);
+    free(c);
+}

@@ -79,4 +79,12 @@ rdm_rc store_prepare(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
  * returns RDM_ERR_BUSY for SQLITE_BUSY/LOCKED, else RDM_ERR_STORE. */
 rdm_rc store_fail(store *st, rdm_err *err, const char *what);
 
+/* A thread with its own connection that checkpoints the WAL while this
+ * connection writes much (collect, export): the writer's automatic
+ * checkpoints, and the fsyncs they wait for, are off until
+ * store_ckpt_stop, which turns them on again. The caller owns *out. */
+typedef struct store_ckpt store_ckpt;
+rdm_rc store_ckpt_start(store *st, store_ckpt **out, rdm_err *err);
+void store_ckpt_stop(store_ckpt *c);
+
 #endif
