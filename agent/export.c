@@ -1054,6 +1054,27 @@ static rdm_rc drive_model(exp *x, const prof_model *m, rdm_err *err)
     }
 }
 
+/* Moves the entity's cursor on model to its last change up to the run's
+ * bound, reading nothing (see export_entity). */
+static rdm_rc skip_model(exp *x, const char *model, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    rdm_rc rc = RDM_OK;
+    buf_reset(&x->sql);
+    if (buf_addf(&x->sql,
+                 "SELECT \"rdm:chg\", rowid FROM main.\"rdm:stg:%s\" WHERE \"rdm:chg\" <= ?1 "
+                 "ORDER BY \"rdm:chg\" DESC, rowid DESC LIMIT 1",
+                 model))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    if ((rc = store_prepare(x->st, x->sql.p, &s, err)))
+        return rc;
+    sqlite3_bind_int64(s, 1, x->upto);
+    if (sqlite3_step(s) == SQLITE_ROW)
+        rc = cursor_set(x, model, sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1), err);
+    sqlite3_finalize(s);
+    return rc;
+}
+
 /* Writes again the windows of the entity's sub-stages whose files were
  * lost or altered before they were sent (marked reexport = 1 by upload):
  * every record the window yields now, whatever was exported, and DELETE
@@ -1307,9 +1328,15 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
         goto out;
     snprintf(sql, sizeof sql, "SELECT 1 FROM main.\"rdm:%s:%s\" LIMIT 1", tbl, e->key);
     q = NULL;
-    x->fresh = x->byrow && sqlite3_prepare_v2(store_db(x->st), sql, -1, &q, NULL) == SQLITE_OK &&
-               sqlite3_step(q) == SQLITE_DONE;
+    int empty = sqlite3_prepare_v2(store_db(x->st), sql, -1, &q, NULL) == SQLITE_OK &&
+                sqlite3_step(q) == SQLITE_DONE;
     sqlite3_finalize(q);
+    x->fresh = x->byrow && empty;
+    /* never exported: the first model's windows will cover all its rows,
+     * so every record, joined with the other models as they are now */
+    long long c0, r0;
+    cursor_get(x, e->models[0], &c0, &r0);
+    int first_time = empty && c0 == 0 && r0 == 0;
 
     buf_reset(&x->hdr);
     if ((rc = efft_begin(&x->w, e, x->prefix, capture, &x->hdr, err)))
@@ -1330,8 +1357,16 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
         snprintf(dir, sizeof dir, "%s", parent);
     }
     rc = redo_lost(x, err);
-    for (int i = 0; i < e->nmodels && !rc; i++)
-        rc = drive_model(x, profile_model(x->p, e->models[i]), err);
+    for (int i = 0; i < e->nmodels && !rc; i++) {
+        /* on an entity's first export the other models' changes add no
+         * record the first model's did not: their cursors just move to the
+         * end (a run that stops before finds the state no longer empty and
+         * reads them all) */
+        if (i > 0 && first_time)
+            rc = skip_model(x, e->models[i], err);
+        else
+            rc = drive_model(x, profile_model(x->p, e->models[i]), err);
+    }
     if (!rc && !x->byrow) {
         /* reconciled up to which change number: the cursor of model "" */
         long long done = 0, top = 0, c, r;
