@@ -388,8 +388,8 @@ static rdm_rc open_reader(stg_collector *c, rdm_err *err)
     if (rc == RDM_ERR_NOT_FOUND)
         rc = rdm_fail(err, RDM_ERR_IO,
                       "source %lld (model %s): its landed rows %s are missing; import the "
-                      "source again (an agent before 0.2 kept them in the store: collect with "
-                      "it first)",
+                      "source again (an agent built before land files kept them in the store: "
+                      "collect with that agent first)",
                       c->src, c->m->name, c->path);
     return rc;
 }

@@ -301,6 +301,10 @@ struct store_ckpt {
     _Atomic int stop;
 };
 
+/* The WAL's length (in frames of a page) past which the writer rewinds it:
+ * 64 MiB of 4 KiB pages. */
+#define CKPT_RESTART_FRAMES 16384
+
 static void *ckpt_main(void *arg)
 {
     store_ckpt *c = arg;
@@ -313,6 +317,19 @@ static void *ckpt_main(void *arg)
             plat_sleep_ms(20);
     }
     return NULL;
+}
+
+/* After each commit of the writer (SQLite's WAL hook). The WAL is rewound
+ * only by a writer that finds it all copied as its transaction begins,
+ * which the checkpoints beside it seldom allow: past the bound the writer
+ * itself copies what is left (little: the thread keeps up) and restarts
+ * it, so the WAL does not grow with the data. */
+static int ckpt_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    if (frames > CKPT_RESTART_FRAMES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    return SQLITE_OK;
 }
 
 rdm_rc store_ckpt_start(store *st, store_ckpt **out, rdm_err *err)
@@ -337,7 +354,9 @@ rdm_rc store_ckpt_start(store *st, store_ckpt **out, rdm_err *err)
         free(c);
         return rc;
     }
-    store_exec(st, "PRAGMA wal_autocheckpoint=0", NULL);
+    /* instead of the automatic checkpoints (sqlite3_wal_autocheckpoint's
+     * hook; store_ckpt_stop puts it back) */
+    sqlite3_wal_hook(st->db, ckpt_hook, c);
     *out = c;
     return RDM_OK;
 }

@@ -82,7 +82,9 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what);
 /* A thread with its own connection that checkpoints the WAL while this
  * connection writes much (collect, export): the writer's automatic
  * checkpoints, and the fsyncs they wait for, are off until
- * store_ckpt_stop, which turns them on again. The caller owns *out. */
+ * store_ckpt_stop, which turns them on again; past 64 MiB the writer
+ * rewinds the WAL (copying what the thread has not yet). The caller owns
+ * *out. */
 typedef struct store_ckpt store_ckpt;
 rdm_rc store_ckpt_start(store *st, store_ckpt **out, rdm_err *err);
 void store_ckpt_stop(store_ckpt *c);
