@@ -548,6 +548,14 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             break;
         }
         int k = choose(&u, p, max, budget, s, err);
+        if (k == 0 && s->budget_full && first_log && !s->unreachable) {
+            /* the bytes in flight are this run's files not yet asked
+             * about: ask now, and go on with what the answers free */
+            if ((rc = first_statuses(&u, first_log, s, err)))
+                break;
+            s->budget_full = 0;
+            k = choose(&u, p, max, budget, s, err);
+        }
         if (k <= 0) {
             if (k < 0)
                 rc = RDM_ERR_STORE;
