@@ -97,12 +97,20 @@ static void say(const char *fmt, ...)
     va_end(ap);
 }
 
+/* The generator is shared by the connection threads, some of which hold
+ * E.mu when they draw and some not: its own lock (two uploads drawing at
+ * once got the same id, and one body was lost under the other's name). */
+static pthread_mutex_t rnd_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static unsigned long long rnd(void)
 {
+    pthread_mutex_lock(&rnd_mu);
     E.rng ^= E.rng >> 12;
     E.rng ^= E.rng << 25;
     E.rng ^= E.rng >> 27;
-    return E.rng * 2685821657736338717ULL;
+    unsigned long long v = E.rng * 2685821657736338717ULL;
+    pthread_mutex_unlock(&rnd_mu);
+    return v;
 }
 
 static void new_id(char *out, size_t n)
