@@ -458,19 +458,41 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
     }
 }
 
+/* A batch of uploads to ask about. */
+enum { STATUS_BATCH = 200 };
+typedef struct status_batch {
+    long long ids[STATUS_BATCH], subs[STATUS_BATCH];
+    char rid[STATUS_BATCH][128];
+    dm_status ds[STATUS_BATCH], *dsp[STATUS_BATCH];
+    int n;
+} status_batch;
+
+/* Reads the batch from q (id, substage_id, request_id: at most
+ * STATUS_BATCH rows) and finalizes q. */
+static void batch_read(sqlite3_stmt *q, status_batch *b)
+{
+    b->n = 0;
+    while (b->n < STATUS_BATCH && sqlite3_step(q) == SQLITE_ROW) {
+        int n = b->n++;
+        b->ids[n] = sqlite3_column_int64(q, 0);
+        b->subs[n] = sqlite3_column_int64(q, 1);
+        snprintf(b->rid[n], sizeof b->rid[n], "%s", (const char *)sqlite3_column_text(q, 2));
+        b->ds[n] = (dm_status){.request_id = b->rid[n]};
+        b->dsp[n] = &b->ds[n];
+    }
+    sqlite3_finalize(q);
+}
+
 /* Asks the status of the uploads from log id `from` on that were never
- * asked, 64 at a time (over the client's connections), and records each
- * answer. */
+ * asked, a batch at a time (over the client's connections), and records
+ * each answer. */
 static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *err)
 {
-    enum { BATCH = 64 };
-    dm_status ds[BATCH], *dsp[BATCH];
-    long long ids[BATCH], subs[BATCH], last = from - 1;
-    char rid[BATCH][128];
+    status_batch b;
+    long long last = from - 1;
     rdm_rc rc = RDM_OK;
     for (;;) {
         sqlite3_stmt *q = NULL;
-        int n = 0;
         if ((rc = store_prepare(u->st,
                                 "SELECT id, substage_id, request_id FROM upload_log WHERE id > ?1 "
                                 "AND request_id IS NOT NULL AND file_upload_status = 1 AND "
@@ -478,26 +500,19 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
                                 &q, err)))
             return rc;
         sqlite3_bind_int64(q, 1, last);
-        sqlite3_bind_int(q, 2, BATCH);
-        while (n < BATCH && sqlite3_step(q) == SQLITE_ROW) {
-            ids[n] = last = sqlite3_column_int64(q, 0);
-            subs[n] = sqlite3_column_int64(q, 1);
-            snprintf(rid[n], sizeof rid[n], "%s", (const char *)sqlite3_column_text(q, 2));
-            ds[n] = (dm_status){.request_id = rid[n]};
-            dsp[n] = &ds[n];
-            n++;
-        }
-        sqlite3_finalize(q);
-        if (!n || (rc = dm_ask_status(u->dm, dsp, n, err)))
+        sqlite3_bind_int(q, 2, STATUS_BATCH);
+        batch_read(q, &b);
+        if (!b.n || (rc = dm_ask_status(u->dm, b.dsp, b.n, err)))
             return rc;
+        last = b.ids[b.n - 1];
         u->now = time(NULL);
-        for (int i = 0; i < n && !rc; i++) {
-            if (ds[i].outcome == HTTP_OK)
-                rc = record_status(u, ids[i], subs[i], &ds[i], NULL, err);
-            s->process_error += ds[i].outcome == HTTP_OK && ds[i].known &&
-                                dm_file_status(ds[i].code) == DM_FILE_ERROR;
+        for (int i = 0; i < b.n && !rc; i++) {
+            if (b.ds[i].outcome == HTTP_OK)
+                rc = record_status(u, b.ids[i], b.subs[i], &b.ds[i], NULL, err);
+            s->process_error += b.ds[i].outcome == HTTP_OK && b.ds[i].known &&
+                                dm_file_status(b.ds[i].code) == DM_FILE_ERROR;
         }
-        if (rc || n < BATCH)
+        if (rc || b.n < STATUS_BATCH)
             return rc;
     }
 }
@@ -678,18 +693,14 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
     }
     long long recheck = cfg_int(cfg, CFG_STATUS_RECHECK_MINUTES) * 60;
     long long give_up = cfg_int(cfg, CFG_STATUS_GIVE_UP_DAYS) * 86400;
-    enum { BATCH = 200 };
     long long after = 0;
+    status_batch b;
     for (;;) {
         if (plat_stop_requested()) {
             rc = rdm_fail(err, RDM_ERR_STOPPED, "status check stopped on request");
             break;
         }
         sqlite3_stmt *q;
-        long long ids[BATCH], subs[BATCH];
-        char rid[BATCH][128];
-        dm_status ds[BATCH], *dsp[BATCH];
-        int n = 0;
         if ((rc = store_prepare(st,
                                 "SELECT id, substage_id, request_id FROM upload_log WHERE "
                                 "file_upload_status = 1 AND request_id IS NOT NULL AND "
@@ -701,20 +712,15 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
         sqlite3_bind_int64(q, 1, after);
         sqlite3_bind_int(q, 2, force);
         sqlite3_bind_int64(q, 3, (long long)u.now - recheck);
-        sqlite3_bind_int(q, 4, BATCH);
-        while (n < BATCH && sqlite3_step(q) == SQLITE_ROW) {
-            ids[n] = sqlite3_column_int64(q, 0);
-            subs[n] = sqlite3_column_int64(q, 1);
-            snprintf(rid[n], sizeof rid[n], "%s", (const char *)sqlite3_column_text(q, 2));
-            ds[n] = (dm_status){.request_id = rid[n]};
-            dsp[n] = &ds[n];
-            n++;
-        }
-        sqlite3_finalize(q);
+        sqlite3_bind_int(q, 4, STATUS_BATCH);
+        batch_read(q, &b);
+        int n = b.n;
+        long long *ids = b.ids, *subs = b.subs;
+        dm_status *ds = b.ds;
         if (!n)
             break;
         after = ids[n - 1];
-        if ((rc = dm_ask_status(u.dm, dsp, n, err)))
+        if ((rc = dm_ask_status(u.dm, b.dsp, n, err)))
             break;
         u.now = time(NULL);
         int unreachable = 0;
@@ -729,7 +735,7 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
             if (ds[i].outcome == HTTP_OK)
                 rc = record_status(&u, ids[i], subs[i], &ds[i], ss, err);
             else {
-                log_warn("datamart: status of request %s: %s", rid[i], ds[i].error);
+                log_warn("datamart: status of request %s: %s", b.rid[i], ds[i].error);
                 ss->unknown++;
                 exec_i(&u, NULL, "UPDATE upload_log SET last_status_at = ?1 WHERE id = ?2", NULL,
                        (long long)u.now, ids[i], 0, 0);
