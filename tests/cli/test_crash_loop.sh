@@ -73,8 +73,11 @@ phases="import collect export upload status"
 declare -A killed took budget
 for p in $phases; do killed[$p]=0; took[$p]=300; done
 kills=0 integrity_bad=0 runs=0
-share() { # the round's kill budget per phase (status and import are short)
-    local per=$((KILLS / ROUNDS))
+share() { # round $1's kill budget per phase (status and import are short):
+    # what the rounds so far should have landed, less what did (a kill that
+    # came after its run ended is owed by the next round)
+    local per=$((KILLS * $1 / ROUNDS - kills))
+    [ $per -gt 0 ] || per=0
     budget[import]=$((per * 15 / 100)) budget[collect]=$((per * 25 / 100))
     budget[export]=$((per * 25 / 100)) budget[status]=$((per * 10 / 100))
     budget[upload]=$((per - budget[import] - budget[collect] - budget[export] - budget[status]))
@@ -121,7 +124,7 @@ step() {
 pending() { store_pending "$D/data/rdm-agent.db"; }
 
 for r in $(seq $ROUNDS); do
-    share
+    share "$r"
     while :; do step import import "$T/b$r" && break; done
     [ "$RC" = 0 ] || bad "round $r: import exit $RC: $(cat "$T/err")"
     passes=0
