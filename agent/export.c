@@ -137,11 +137,14 @@ typedef struct exp {
     const prof_entity *e;
     efft_writer w;
     rdm_buf hdr, cap, pk, sql;
-    sqlite3_stmt *q_state, *q_state_put, *q_state_del, *q_sel;
+    sqlite3_stmt *q_state, *q_state_put, *q_state_add, *q_state_del, *q_sel;
     /* byrow: records are staged rows (the generated select, keyed by the
      * model's key): the state is keyed by the row's id. fresh: the state
-     * was empty when the entity's export began, so every record is new. */
-    int byrow, fresh;
+     * was empty when the entity's export began, so every record is new.
+     * addfirst: the state is expected not to hold the records being read
+     * (it was empty, and the first model's windows are read): a record is
+     * added first and looked up only when it is there already. */
+    int byrow, fresh, addfirst;
     /* force: re-exporting a window whose files were lost before sending:
      * every record is written whatever its hash, and records of deleted
      * rows whose key is no longer exported get their DELETE again */
@@ -319,6 +322,20 @@ static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
     return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
 }
 
+/* Adds the key as exported with hash h by this sub-stage if the state does
+ * not hold it: *added 1, or 0 when it is there (nothing written). */
+static rdm_rc state_add(exp *x, int64_t h, int *added, rdm_err *err)
+{
+    sqlite3_stmt *s = x->q_state_add;
+    bind_id(x, s);
+    sqlite3_bind_int64(s, 2, h);
+    sqlite3_bind_int64(s, 3, x->mark);
+    int r = sqlite3_step(s);
+    sqlite3_reset(s);
+    *added = sqlite3_changes(store_db(x->st)) > 0;
+    return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
+}
+
 static rdm_rc state_del(exp *x, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state_del;
@@ -458,7 +475,17 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
             break;
         int64_t h_old = 0, h = gone ? 0 : values_hash(v, e->nfields);
         long long sub_old = 0;
-        rc = x->fresh ? RDM_ERR_NOT_FOUND : state_get(x, &h_old, &sub_old, err);
+        if (!gone && x->addfirst && !x->force) {
+            int added;
+            if ((rc = state_add(x, h, &added, err)))
+                break;
+            if (added) {
+                if ((rc = emit(x, OP_CREATE, v, err)))
+                    break;
+                continue;
+            }
+        }
+        rc = state_get(x, &h_old, &sub_old, err);
         if (rc && rc != RDM_ERR_NOT_FOUND)
             break;
         int known = rc == RDM_OK;
@@ -620,18 +647,53 @@ static void chunk_close(exp *x, int abort)
 /* Sets up the temporary views for entity e driven by model `drive`: the
  * driving model through the window on its changed rows, the others whole
  * (deleted rows too while the deleted rows of the window are selected). */
+/* What a view selects for the single key column of model m so that a join
+ * on it reads the table's own key: "rowid" when the rows are kept by their
+ * integer key (no index on "rdm:k": stg_model_ensure), "\"rdm:k\"" (its
+ * unique index) when the key is one text column, whose normalised text
+ * "rdm:k" is; "" for the column itself. NULL with err filled on failure. */
+static const char *key_expr(exp *x, const prof_model *m, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    char ix[160];
+    int t = m->cols[m->key[0]].type, indexed;
+    if (t != PROF_INT && t != PROF_TEXT)
+        return "";
+    snprintf(ix, sizeof ix, "rdm:stg:%s:k", m->name);
+    if (store_prepare(x->rd, "SELECT count(*) FROM main.sqlite_master WHERE name = ?1", &s, err))
+        return NULL;
+    sqlite3_bind_text(s, 1, ix, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        store_fail(x->rd, err, "reading the staged tables' indexes");
+        sqlite3_finalize(s);
+        return NULL;
+    }
+    indexed = sqlite3_column_int(s, 0) > 0;
+    sqlite3_finalize(s);
+    if (t == PROF_INT)
+        return indexed ? "" : "rowid";
+    return indexed ? "\"rdm:k\"" : "";
+}
+
 static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
 {
     const prof_entity *e = x->e;
     rdm_rc rc = RDM_OK;
     for (int i = 0; i < e->nmodels && !rc; i++) {
         const prof_model *m = profile_model(x->p, e->models[i]);
+        int kc = m->nkey == 1 ? m->key[0] : -1;
+        const char *kx = kc >= 0 ? key_expr(x, m, err) : NULL;
+        if (kc >= 0 && !kx)
+            return RDM_ERR_STORE;
         buf_reset(&x->sql);
         rc =
             buf_addf(&x->sql, "DROP VIEW IF EXISTS temp.\"%s\"; CREATE TEMP VIEW \"%s\" AS SELECT ",
                      m->name, m->name);
         for (int c = 0; c < m->ncols && !rc; c++)
-            rc = buf_addf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
+            if (c == kc && *kx)
+                rc = buf_addf(&x->sql, "s.%s AS \"%s\", ", kx, m->cols[c].name);
+            else
+                rc = buf_addf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
         if (!rc)
             rc = buf_addf(&x->sql, "s.rowid AS \"rdm:rid\"");
         if (!rc && m == drive)
@@ -1121,11 +1183,11 @@ static rdm_rc redo_lost(exp *x, rdm_err *err)
         if ((rc = views(x, m, err)))
             break;
         x->force = 1;
-        int fresh = x->fresh;
-        x->fresh = 0;
+        int fresh = x->fresh, addfirst = x->addfirst;
+        x->fresh = x->addfirst = 0;
         rc = run_window(x, m, w[i][0], w[i][1], w[i][2], w[i][3], ids[i], err);
         x->force = 0;
-        x->fresh = fresh;
+        x->fresh = fresh, x->addfirst = addfirst;
         if (rc)
             break;
         if ((rc = store_execf(x->st, err, "UPDATE export_substage SET reexport = 2 WHERE id = %lld",
@@ -1255,9 +1317,10 @@ static void entity_end(exp *x)
 {
     sqlite3_finalize(x->q_state);
     sqlite3_finalize(x->q_state_put);
+    sqlite3_finalize(x->q_state_add);
     sqlite3_finalize(x->q_state_del);
     sqlite3_finalize(x->q_sel);
-    x->q_state = x->q_state_put = x->q_state_del = x->q_sel = NULL;
+    x->q_state = x->q_state_put = x->q_state_add = x->q_state_del = x->q_sel = NULL;
     efft_end(&x->w);
     memset(&x->w, 0, sizeof x->w);
 }
@@ -1323,6 +1386,11 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
              id);
     if ((rc = store_prepare(x->st, sql, &x->q_state_put, err)))
         goto out;
+    snprintf(sql, sizeof sql,
+             "INSERT INTO main.\"rdm:%s:%s\"(%s, h, sub) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+             tbl, e->key, id);
+    if ((rc = store_prepare(x->st, sql, &x->q_state_add, err)))
+        goto out;
     snprintf(sql, sizeof sql, "DELETE FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key, id);
     if ((rc = store_prepare(x->st, sql, &x->q_state_del, err)))
         goto out;
@@ -1362,11 +1430,13 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
          * record the first model's did not: their cursors just move to the
          * end (a run that stops before finds the state no longer empty and
          * reads them all) */
+        x->addfirst = empty && i == 0;
         if (i > 0 && first_time)
             rc = skip_model(x, e->models[i], err);
         else
             rc = drive_model(x, profile_model(x->p, e->models[i]), err);
     }
+    x->addfirst = 0;
     if (!rc && !x->byrow) {
         /* reconciled up to which change number: the cursor of model "" */
         long long done = 0, top = 0, c, r;
@@ -1375,7 +1445,10 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
             cursor_get(x, e->models[i], &c, &r);
             top = c > top ? c : top;
         }
-        if (top > done && !(rc = reconcile(x, err)))
+        /* a first export wrote the select's records from every live row
+         * as they are now: nothing exported can have left the select since
+         * (a change made meanwhile is past top and reconciled next run) */
+        if (top > done && (first_time || !(rc = reconcile(x, err))))
             rc = cursor_set(x, "", top, 0, err);
     }
 out:
