@@ -16,8 +16,9 @@ rdm_rc cli_print_export(const export_stats *s, rdm_rc rc, rdm_err *err)
                s->stage_id, s->entities, s->entities == 1 ? "y" : "ies", s->substages, s->files,
                s->bytes, s->created, s->updated, s->deleted, rc ? " (with errors, see above)" : "");
     if (s->stage_id)
-        printf("export: %lld record(s) read from the staged models, %lld full-scan step(s)\n",
-               s->rows, s->fullscan_steps);
+        printf("export: %lld record(s) read from the staged models, %lld full-scan step(s), "
+               "%lld automatic-index row(s)\n",
+               s->rows, s->fullscan_steps, s->autoindex_rows);
     if (rc && rc != RDM_ERR_STOPPED && s->failed)
         rdm_fail(err, rc,
                  "the export of %d of %d entit%s failed (see above); the next run retries "

@@ -524,6 +524,7 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     if (!rc && r != SQLITE_DONE)
         rc = store_fail(x->rd, err, "selecting the entity's records");
     x->out->fullscan_steps += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
+    x->out->autoindex_rows += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_AUTOINDEX, 1);
     sqlite3_reset(s);
     return rc;
 }

@@ -40,6 +40,7 @@ typedef struct export_stats {
     long long created, updated, deleted; /* records written, by operation */
     long long rows;                      /* records the selects returned */
     long long fullscan_steps;            /* full-scan steps SQLite made in the selects */
+    long long autoindex_rows;            /* rows SQLite put in automatic indexes for them */
     long long orphans;                   /* unregistered files of a crashed run removed */
     unsigned long long bytes;
 } export_stats;

@@ -54,6 +54,9 @@ D=$T/main; setup "$D" 7
 ag "$D" import "$T/r1" >/dev/null && ag "$D" collect >/dev/null || bad "round 1 import/collect"
 out=$(ag "$D" export) && ok || bad "round 1 export: $out"
 echo "$out" | grep -q "400 created, 0 updated, 0 deleted" && ok || bad "round 1: $out"
+# MEMBER joins team on its integer key: the select reads the staged rows by
+# rowid, with no automatic index rebuilt for every chunk
+echo "$out" | grep -q " 0 automatic-index row(s)" && ok || bad "round 1 built automatic indexes: $out"
 check "$D" && ok || bad "round 1 check"
 out=$(ag "$D" export)
 echo "$out" | grep -q "0 sub-stage(s), 0 file(s)" && ok || bad "second export of nothing: $out"
