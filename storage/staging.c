@@ -215,36 +215,59 @@ rdm_rc stg_land(stg_lander *l, const char *key, size_t klen, long line, int op, 
     return land_put(l->w, line, op, hash, key, klen, vals, lens, NULL, err);
 }
 
+/* The passes of keyset over the land file at path, from pass `from` (1:
+ * see every key, then 2: count the candidates; 2 alone when the keys were
+ * seen as they were written), reading into row: each row whose key came
+ * before adds to *repeats and goes to fn (when not NULL). */
+static rdm_rc repeat_passes(const char *path, int ncols, keyset *ks, int from, land_row *row,
+                            stg_repeat_fn fn, void *ud, long long *repeats, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    for (int pass = from; pass <= 2 && !rc; pass++) {
+        land_reader *r = NULL;
+        long long off = 0;
+        if ((rc = land_reader_open(path, ncols, &r, err)))
+            return rc;
+        while (!(rc = land_next(r, row, &off, err))) {
+            long again, first;
+            if (pass == 1) {
+                if (keyset_see(ks, row->key, row->klen)) {
+                    rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+                    break;
+                }
+                continue;
+            }
+            keyset_count(ks, row->key, row->klen, row->line, off, &again, &first);
+            if (again) {
+                ++*repeats;
+                if (fn && (rc = fn(ud, row, first, err)))
+                    break;
+            }
+        }
+        if (rc == RDM_ERR_NOT_FOUND)
+            rc = RDM_OK;
+        land_reader_close(r);
+    }
+    return rc;
+}
+
 rdm_rc stg_lander_repeats(stg_lander *l, stg_repeat_fn fn, void *ud, long long *repeats,
                           rdm_err *err)
 {
-    land_reader *r = NULL;
     land_row *row = NULL;
     char tmp[4200];
-    long long off = 0;
     rdm_rc rc;
     *repeats = 0;
     if (!keyset_candidates(l->ks))
         return RDM_OK;
     /* the second pass reads back what was written */
     snprintf(tmp, sizeof tmp, "%s.tmp", l->path);
-    if ((rc = land_writer_flush(l->w, err)) || (rc = land_reader_open(tmp, l->m->ncols, &r, err)))
+    if ((rc = land_writer_flush(l->w, err)))
         return rc;
     if (!(row = malloc(sizeof *row)))
-        rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    while (!rc && !(rc = land_next(r, row, &off, err))) {
-        long again, first;
-        keyset_count(l->ks, row->key, row->klen, row->line, off, &again, &first);
-        if (again) {
-            ++*repeats;
-            if (!l->replace)
-                rc = fn(ud, row, first, err);
-        }
-    }
-    if (rc == RDM_ERR_NOT_FOUND)
-        rc = RDM_OK;
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    rc = repeat_passes(tmp, l->m->ncols, l->ks, 2, row, l->replace ? NULL : fn, ud, repeats, err);
     free(row);
-    land_reader_close(r);
     return rc;
 }
 
@@ -394,27 +417,17 @@ static rdm_rc open_reader(stg_collector *c, rdm_err *err)
     return rc;
 }
 
-/* A source with repeated keys: both passes of keyset over its rows. */
+/* A source with repeated keys: both passes of keyset over its rows, then
+ * its reader at the first row. */
 static rdm_rc find_repeats(stg_collector *c, rdm_err *err)
 {
+    long long n = 0;
     rdm_rc rc;
-    long long off;
     if (!(c->ks = keyset_new(0)))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    for (int pass = 1; pass <= 2; pass++) {
-        if ((rc = open_reader(c, err)))
-            return rc;
-        while (!(rc = land_next(c->r, c->row, &off, err))) {
-            long again, first;
-            if (pass == 1 && keyset_see(c->ks, c->row->key, c->row->klen))
-                return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-            if (pass == 2)
-                keyset_count(c->ks, c->row->key, c->row->klen, c->row->line, off, &again, &first);
-        }
-        if (rc != RDM_ERR_NOT_FOUND)
-            return rc;
-    }
-    return open_reader(c, err);
+    if ((rc = open_reader(c, err))) /* says what to do when the file is missing */
+        return rc;
+    return repeat_passes(c->path, c->m->ncols, c->ks, 1, c->row, NULL, NULL, &n, err);
 }
 
 rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_collector **out,
@@ -729,9 +742,8 @@ static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long l
         /* a key deleted before comes back: CREATE; new content: UPDATE,
          * unless this source created the row (a change log naming it
          * twice), which stays CREATE */
-        int now_op = op == 3 || (op == 1 && c->first_sub && was_sub >= c->first_sub) ? 1 : 2;
-        if (op == 1 && was_sub == sub)
-            now_op = 1;
+        int created_here = op == 1 && ((c->first_sub && was_sub >= c->first_sub) || was_sub == sub);
+        int now_op = op == 3 || created_here ? 1 : 2;
         sqlite3_stmt *s = c->q[Q_UPDATE];
         sqlite3_bind_int(s, 1, now_op);
         sqlite3_bind_int64(s, 2, row->hash);
