@@ -8,10 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define STMT_CACHE 48
+
 struct store {
     sqlite3 *db;
     char *path;
     int busy_ms;
+    /* store_cached(): statements by the address of their SQL */
+    struct {
+        const char *sql;
+        sqlite3_stmt *s;
+        int busy;
+    } cache[STMT_CACHE];
+    int ncache;
 };
 
 sqlite3 *store_db(store *st)
@@ -93,14 +102,55 @@ rdm_rc store_prepare(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
     return RDM_OK;
 }
 
+rdm_rc store_cached(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err)
+{
+    for (int i = 0; i < st->ncache; i++)
+        if (st->cache[i].sql == sql && !st->cache[i].busy) {
+            st->cache[i].busy = 1;
+            *s = st->cache[i].s;
+            return RDM_OK;
+        }
+    rdm_rc rc = store_prepare(st, sql, s, err);
+    if (!rc && st->ncache < STMT_CACHE) {
+        st->cache[st->ncache].sql = sql;
+        st->cache[st->ncache].s = *s;
+        st->cache[st->ncache++].busy = 1;
+    }
+    return rc;
+}
+
+void store_done(store *st, sqlite3_stmt *s)
+{
+    for (int i = 0; i < st->ncache; i++)
+        if (st->cache[i].s == s) {
+            sqlite3_reset(s);
+            sqlite3_clear_bindings(s);
+            st->cache[i].busy = 0;
+            return;
+        }
+    sqlite3_finalize(s);
+}
+
+/* Runs a statement without parameters or rows through the cache. */
+static rdm_rc exec_cached(store *st, const char *sql, rdm_err *err)
+{
+    sqlite3_stmt *s;
+    rdm_rc rc = store_cached(st, sql, &s, err);
+    if (rc)
+        return rc;
+    int r = sqlite3_step(s);
+    store_done(st, s);
+    return r == SQLITE_DONE ? RDM_OK : store_fail(st, err, sql);
+}
+
 rdm_rc store_begin(store *st, rdm_err *err)
 {
-    return store_exec(st, "BEGIN IMMEDIATE", err);
+    return exec_cached(st, "BEGIN IMMEDIATE", err);
 }
 
 rdm_rc store_commit(store *st, rdm_err *err)
 {
-    return store_exec(st, "COMMIT", err);
+    return exec_cached(st, "COMMIT", err);
 }
 
 void store_rollback(store *st)
@@ -287,6 +337,8 @@ void store_close(store *st)
 {
     if (!st)
         return;
+    for (int i = 0; i < st->ncache; i++)
+        sqlite3_finalize(st->cache[i].s);
     sqlite3_close(st->db);
     free(st->path);
     free(st);

@@ -12,6 +12,8 @@
  *   store_migrate()    apply the embedded migrations up to a version
  *   store_latest_version()
  *   store_exec(), store_execf(), store_prepare()
+ *   store_cached() / store_done()
+ *                      statements kept for the store's life
  *   store_begin() / store_commit() / store_rollback()
  *                      write transactions (BEGIN IMMEDIATE), busy mapped
  *                      to RDM_ERR_BUSY
@@ -74,6 +76,17 @@ rdm_rc store_execf(store *st, rdm_err *err, const char *fmt, ...) RDM_PRINTF(3, 
 /* Prepares a statement kept for many uses (SQLITE_PREPARE_PERSISTENT); the
  * caller finalizes *s. */
 rdm_rc store_prepare(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err);
+
+/* A statement for sql, which must outlive the store (a string literal: it
+ * is found again by its address), prepared at its first use and kept by
+ * the store until store_close(); one in use is not handed out twice (a
+ * second, uncached one is). The caller gives it back with store_done(),
+ * never finalizes it. */
+rdm_rc store_cached(store *st, const char *sql, sqlite3_stmt **s, rdm_err *err);
+
+/* Gives back a statement of store_cached() (reset, bindings cleared); any
+ * other statement is finalized. */
+void store_done(store *st, sqlite3_stmt *s);
 
 /* Fills err from the connection's last error with a context prefix;
  * returns RDM_ERR_BUSY for SQLITE_BUSY/LOCKED, else RDM_ERR_STORE. */

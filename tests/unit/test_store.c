@@ -365,6 +365,42 @@ static void test_migration_waits_for_writer(void **st)
 
 #endif
 
+/* store_cached(): one statement per SQL literal, reset when given back;
+ * one still in use is not handed out twice. */
+static void test_cached_statements(void **st)
+{
+    (void)st;
+    static const char sql[] = "SELECT ?1 + 1";
+    store *s;
+    rdm_err err;
+    sqlite3_stmt *a, *b, *c;
+    assert_int_equal(store_open(path, STORE_CREATE | STORE_MIGRATE, 1000, &s, NULL, &err), RDM_OK);
+    assert_int_equal(store_cached(s, sql, &a, &err), RDM_OK);
+    sqlite3_bind_int(a, 1, 41);
+    assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(a, 0), 42);
+    /* in use (a row pending): a second one, not a */
+    assert_int_equal(store_cached(s, sql, &b, &err), RDM_OK);
+    assert_ptr_not_equal(a, b);
+    assert_int_equal(sqlite3_step(b), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(b, 0), SQLITE_NULL); /* its own, unbound: NULL + 1 */
+    store_done(s, b);
+    store_done(s, a);
+    /* given back: the same statement again, reset and unbound */
+    assert_int_equal(store_cached(s, sql, &c, &err), RDM_OK);
+    assert_ptr_equal(c, a);
+    assert_int_equal(sqlite3_step(c), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_type(c, 0), SQLITE_NULL);
+    store_done(s, c);
+    /* the cached begin and commit */
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_exec(s, "CREATE TABLE t(x)", &err), RDM_OK);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -377,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_host_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_waits_for_writer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cached_statements, setup, teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
