@@ -11,8 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PICK_MAX 5000 /* candidate files read per batch */
-
 typedef struct pick pick;
 
 typedef struct up {
@@ -21,6 +19,7 @@ typedef struct up {
     dm_client *dm;
     dm_opts o;
     time_t now;
+    long long flight; /* bytes in flight, as in_flight() counts them; -1: ask the store */
 } up;
 
 /* One file being sent. */
@@ -85,6 +84,7 @@ static rdm_rc up_open(up *u, store *st, const rdm_config *cfg, rdm_err *err)
     u->st = st;
     u->cfg = cfg;
     u->now = time(NULL);
+    u->flight = -1;
     dm_opts *o = &u->o;
     o->url = cfg_str(cfg, CFG_URL);
     o->datamart = cfg_str(cfg, CFG_DATAMART_NAME);
@@ -120,13 +120,14 @@ static void up_close(up *u)
     u->dm = NULL;
 }
 
-/* Runs one statement with up to four integer parameters and an optional
- * text. Returns sqlite3_changes, or -1 (err filled). */
+/* Runs one statement (sql: a string literal, kept prepared by
+ * store_cached()) with up to four integer parameters and an optional text.
+ * Returns sqlite3_changes, or -1 (err filled). */
 static int exec_i(up *u, rdm_err *err, const char *sql, const char *text, long long a, long long b,
                   long long c, long long d)
 {
     sqlite3_stmt *s;
-    if (store_prepare(u->st, sql, &s, err))
+    if (store_cached(u->st, sql, &s, err))
         return -1;
     int np = sqlite3_bind_parameter_count(s), i = 1;
     long long v[4] = {a, b, c, d};
@@ -135,7 +136,7 @@ static int exec_i(up *u, rdm_err *err, const char *sql, const char *text, long l
     for (int k = 0; k < 4 && i <= np; k++)
         sqlite3_bind_int64(s, i++, v[k]);
     int r = sqlite3_step(s);
-    sqlite3_finalize(s);
+    store_done(u->st, s);
     if (r != SQLITE_DONE && r != SQLITE_ROW) {
         store_fail(u->st, err, "updating the upload state");
         return -1;
@@ -143,12 +144,13 @@ static int exec_i(up *u, rdm_err *err, const char *sql, const char *text, long l
     return sqlite3_changes(store_db(u->st));
 }
 
-/* One integer from a query with up to two integer parameters. */
+/* One integer from a query (sql: a string literal, see exec_i) with up to
+ * two integer parameters. */
 static long long query_i(up *u, const char *sql, long long a, long long b)
 {
     sqlite3_stmt *s;
     long long v = 0;
-    if (store_prepare(u->st, sql, &s, NULL))
+    if (store_cached(u->st, sql, &s, NULL))
         return 0;
     int np = sqlite3_bind_parameter_count(s);
     if (np >= 1)
@@ -157,7 +159,7 @@ static long long query_i(up *u, const char *sql, long long a, long long b)
         sqlite3_bind_int64(s, 2, b);
     if (sqlite3_step(s) == SQLITE_ROW)
         v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
+    store_done(u->st, s);
     return v;
 }
 
@@ -169,6 +171,18 @@ static long long in_flight(up *u)
                    "a.id = l.attachment_id WHERE l.file_upload_status = 1 AND l.request_id IS "
                    "NOT NULL AND l.is_emulation = 0 AND l.gave_up_at IS NULL",
                    0, 0);
+}
+
+/* The bytes the uploads from log id `from` on put in flight (in_flight()'s
+ * count over those rows alone, read by id: a run's count grows by its own
+ * answers without summing every file still waiting for its status). */
+static long long in_flight_from(up *u, long long from)
+{
+    return query_i(u,
+                   "SELECT COALESCE(SUM(a.size), 0) FROM upload_log l JOIN attachment a ON "
+                   "a.id = l.attachment_id WHERE l.id >= ?1 AND +l.file_upload_status = 1 AND "
+                   "l.request_id IS NOT NULL AND l.is_emulation = 0 AND l.gave_up_at IS NULL",
+                   from, 0);
 }
 
 /* The datamart did not answer (or kept answering 5xx/429): remember it and
@@ -288,30 +302,32 @@ static int finalize(up *u, long long sub, rdm_err *err)
 }
 
 /* Chooses the next files: oldest sub-stage first, one per entity, within
- * the byte budget. Returns how many (0 = nothing to send). */
+ * the byte budget. Returns how many (0 = nothing to send). Each entity's
+ * next file is one search of export_substage_ready, the entities found by
+ * walking its distinct values: no query reads every ready sub-stage. */
 static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rdm_err *err)
 {
     sqlite3_stmt *q;
     const char *data_dir = cfg_str(u->cfg, CFG_DATA_DIR);
-    if (store_prepare(u->st,
-                      "SELECT s.id, s.entity, s.send_round, a.id, a.path, a.operation, a.size, "
-                      "a.sha256 FROM export_substage s JOIN attachment a ON a.substage_id = s.id "
-                      "WHERE s.status = 'READY_FOR_EXPORT' AND a.size > 0 AND NOT EXISTS (SELECT "
-                      "1 FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
-                      "s.send_round AND l.request_id IS NOT NULL) ORDER BY s.id, a.operation, "
-                      "a.id LIMIT ?1",
-                      &q, err))
+    if (store_cached(u->st,
+                     "WITH RECURSIVE e(x) AS (SELECT min(entity) FROM export_substage WHERE "
+                     "status = 'READY_FOR_EXPORT' UNION ALL SELECT (SELECT min(entity) FROM "
+                     "export_substage WHERE status = 'READY_FOR_EXPORT' AND entity > e.x) FROM e "
+                     "WHERE e.x IS NOT NULL) "
+                     "SELECT s.id, s.entity, s.send_round, a.id, a.path, a.operation, a.size, "
+                     "a.sha256 FROM e JOIN attachment a ON a.id = (SELECT f.id FROM "
+                     "export_substage t JOIN attachment f ON f.substage_id = t.id WHERE t.status "
+                     "= 'READY_FOR_EXPORT' AND t.entity = e.x AND f.size > 0 AND NOT EXISTS "
+                     "(SELECT 1 FROM upload_log l WHERE l.attachment_id = f.id AND l.round = "
+                     "t.send_round AND l.request_id IS NOT NULL) ORDER BY t.id, f.operation, "
+                     "f.id LIMIT 1) JOIN export_substage s ON s.id = a.substage_id ORDER BY s.id",
+                     &q, err))
         return -1;
-    sqlite3_bind_int(q, 1, PICK_MAX);
-    long long flight = in_flight(u), add = 0;
+    if (u->flight < 0)
+        u->flight = in_flight(u);
+    long long flight = u->flight, add = 0;
     int n = 0;
     while (n < max && sqlite3_step(q) == SQLITE_ROW) {
-        const char *entity = (const char *)sqlite3_column_text(q, 1);
-        int dup = 0;
-        for (int i = 0; i < n && !dup; i++)
-            dup = strcmp(p[i].entity, entity) == 0;
-        if (dup)
-            continue;
         long long size = sqlite3_column_int64(q, 6);
         if (flight + add > 0 && flight + add + size > budget) {
             s->budget_full = 1;
@@ -320,7 +336,7 @@ static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rd
         pick *k = &p[n++];
         memset(k, 0, sizeof *k);
         k->sub = sqlite3_column_int64(q, 0);
-        snprintf(k->entity, sizeof k->entity, "%s", entity);
+        snprintf(k->entity, sizeof k->entity, "%s", (const char *)sqlite3_column_text(q, 1));
         k->round = sqlite3_column_int64(q, 2);
         k->att = sqlite3_column_int64(q, 3);
         snprintf(k->relpath, sizeof k->relpath, "%s", (const char *)sqlite3_column_text(q, 4));
@@ -330,7 +346,7 @@ static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rd
         snprintf(k->sha, sizeof k->sha, "%s", (const char *)sqlite3_column_text(q, 7));
         add += size;
     }
-    sqlite3_finalize(q);
+    store_done(u->st, q);
     return n;
 }
 
@@ -488,6 +504,7 @@ static void batch_read(sqlite3_stmt *q, status_batch *b)
  * each answer. */
 static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *err)
 {
+    u->flight = -1; /* the answers free bytes: count again */
     status_batch b;
     long long last = from - 1;
     rdm_rc rc = RDM_OK;
@@ -576,8 +593,7 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                 rc = RDM_ERR_STORE;
             break;
         }
-        /* the intent: committed (synchronous=FULL) before a byte leaves;
-         * the answers' request ids too (on_journal) */
+        /* the intent: committed (synchronous=FULL) before a byte leaves */
         store_exec(st, "PRAGMA synchronous=FULL", NULL);
         if ((rc = store_begin(st, err)))
             break;
@@ -601,14 +617,15 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             break;
         }
         plat_fault_point("upload: intent committed");
+        /* the answers (on_journal) and what follows them: a kill -9 loses
+         * no commit in WAL mode whatever the setting; a power cut can lose
+         * the last ones, and those files, in flight at the cut, are sent
+         * again (recover). The next intent's commit (FULL) makes them
+         * durable with it: one wait for the disk per file, not two */
+        store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
         if ((rc = dm_upload_files(u.dm, dp, k, err)))
             break;
         plat_fault_point("upload: answered");
-        /* what follows (the answers' effects, the statuses, the finished
-         * sub-stages) can be rebuilt from the journal (recover) or asked
-         * again: its commits need not wait for the disk; the next intent's
-         * commit (FULL) makes them durable with it */
-        store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
         u.now = time(NULL);
         int answered = 0;
         if ((rc = store_begin(st, err)))
@@ -622,24 +639,25 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             stop |= r;
             answered |= p[i].d.outcome == HTTP_OK || p[i].d.outcome == HTTP_STATUS;
         }
-        if (rc || (rc = store_commit(st, err))) {
-            store_rollback(st);
-            break;
-        }
-        if (answered && !s->unreachable)
-            mark_reachable(&u);
-        if (!first_log)
-            first_log = p[0].log_id;
-        progress_add(&pg, k);
+        int fin = 0; /* the sent sub-stages finished, in the same commit */
         for (int i = 0; i < k && !rc; i++) {
             int f = finalize(&u, p[i].sub, err);
             if (f < 0)
                 rc = RDM_ERR_STORE;
-            else
-                s->finished += f;
+            fin += f > 0 ? f : 0;
         }
-        if (rc)
+        if (rc || (rc = store_commit(st, err))) {
+            store_rollback(st);
             break;
+        }
+        s->finished += fin;
+        if (answered && !s->unreachable)
+            mark_reachable(&u);
+        if (u.flight >= 0)
+            u.flight += in_flight_from(&u, p[0].log_id);
+        if (!first_log)
+            first_log = p[0].log_id;
+        progress_add(&pg, k);
     }
     progress_end(&pg);
     free(p), free(dp);
