@@ -298,9 +298,10 @@ rdm_rc store_open(const char *path, int flags, int busy_ms, store **out, int *fr
      * synchronous=FULL: in WAL mode NORMAL is safe against a crash of the
      * process but not of the machine: after a power cut the last commits
      * can be lost. A lost commit that recorded "file sent, request id X"
-     * would make the agent send that file again, so every state change is
-     * fsync'ed at commit, at the price of one WAL fsync per transaction
-     * (the pipeline commits per chunk, not per row).
+     * would make the agent send that file again, so by default every state
+     * change is fsync'ed at commit. Bulk work whose lost commits are simply
+     * done again (collect and export chunks, upload answers) lowers it to
+     * NORMAL for its run; the next FULL commit makes it durable too.
      */
     if ((res = store_exec(st, "PRAGMA journal_mode=WAL", err)) ||
         (res = store_exec(st, "PRAGMA synchronous=FULL", err)) ||
