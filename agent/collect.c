@@ -13,6 +13,29 @@
 #include <string.h>
 #include <time.h>
 
+/* Marks sub-stage sub done with the counts of its chunk (in the caller's
+ * transaction). */
+static rdm_rc end_substage(store *st, long long sub, const stg_chunk *ch, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    rdm_rc rc =
+        store_cached(st,
+                     "UPDATE collect_substage SET status = 'READY_TO_EXPORT', rows = ?1, "
+                     "created = ?2, updated = ?3, deleted = ?4, ended_at = ?5 WHERE id = ?6",
+                     &s, err);
+    if (rc)
+        return rc;
+    sqlite3_bind_int64(s, 1, ch->rows);
+    sqlite3_bind_int64(s, 2, ch->created);
+    sqlite3_bind_int64(s, 3, ch->updated);
+    sqlite3_bind_int64(s, 4, ch->deleted);
+    sqlite3_bind_int64(s, 5, (long long)time(NULL));
+    sqlite3_bind_int64(s, 6, sub);
+    int r = sqlite3_step(s);
+    store_done(st, s);
+    return r == SQLITE_DONE ? RDM_OK : store_fail(st, err, "ending a collect sub-stage");
+}
+
 /* Marks a stage and its open sub-stages FAILED with the message. */
 static void fail_stage(store *st, long long stage, const char *model, long long src,
                        const char *msg)
@@ -162,14 +185,12 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             if ((rc = store_begin(st, err)) || (rc = stg_next_change(st, &chg, err)))
                 break;
             sqlite3_stmt *s = NULL;
-            if (sqlite3_prepare_v2(store_db(st),
+            if ((rc = store_cached(st,
                                    "INSERT INTO collect_substage(stage_id, model, status, "
                                    "previous_id, started_at, source_id) VALUES (?, ?, "
                                    "'IN_PROGRESS', ?, ?, ?)",
-                                   -1, &s, NULL)) {
-                rc = store_fail(st, err, "creating a collect sub-stage");
+                                   &s, err)))
                 break;
-            }
             sqlite3_bind_int64(s, 1, stage);
             sqlite3_bind_text(s, 2, m->name, -1, SQLITE_STATIC);
             if (prev)
@@ -177,20 +198,14 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             sqlite3_bind_int64(s, 4, t);
             sqlite3_bind_int64(s, 5, src);
             int r = sqlite3_step(s);
-            sqlite3_finalize(s);
+            store_done(st, s);
             if (r != SQLITE_DONE) {
                 rc = store_fail(st, err, "creating a collect sub-stage");
                 break;
             }
             sub = sqlite3_last_insert_rowid(store_db(st));
             if ((rc = stg_collector_chunk(c, limit, chg, sub, t, &ch, err)) ||
-                (rc = store_execf(
-                     st, err,
-                     "UPDATE collect_substage SET status = 'READY_TO_EXPORT', rows = "
-                     "%ld, created = %ld, updated = %ld, deleted = %ld, ended_at = %lld "
-                     "WHERE id = %lld",
-                     ch.rows, ch.created, ch.updated, ch.deleted, (long long)time(NULL), sub)) ||
-                (rc = store_commit(st, err)))
+                (rc = end_substage(st, sub, &ch, err)) || (rc = store_commit(st, err)))
                 break;
             if (ch.done && (rc = stg_source_forget(st, src, err)))
                 break;

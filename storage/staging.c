@@ -337,17 +337,17 @@ rdm_rc stg_source_next(store *st, long long *id, char *model, size_t n, rdm_err 
 rdm_rc stg_next_change(store *st, long long *chg, rdm_err *err)
 {
     sqlite3_stmt *s = NULL;
-    rdm_rc rc = RDM_OK;
-    if (sqlite3_prepare_v2(store_db(st),
+    rdm_rc rc;
+    if ((rc = store_cached(st,
                            "UPDATE counter SET value = value + 1 WHERE name = 'change' "
                            "RETURNING value",
-                           -1, &s, NULL))
-        return store_fail(st, err, "taking a change number");
+                           &s, err)))
+        return rc;
     if (sqlite3_step(s) == SQLITE_ROW)
         *chg = sqlite3_column_int64(s, 0);
     else
         rc = store_fail(st, err, "taking a change number");
-    sqlite3_finalize(s);
+    store_done(st, s);
     return rc;
 }
 
