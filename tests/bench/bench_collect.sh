@@ -3,7 +3,9 @@
 # profile (ADDRESS, 17 columns) against, in the same run on the same file:
 # sqlite3's own .import into a bare table (the ceiling) and a plain Python
 # csv + sqlite3 upsert script (the peer); then the re-collect of the same
-# rows in a new file (other bytes, same content: 0 changes), and peak RSS.
+# rows in a new file (other bytes, same content: 0 changes), and peak RSS;
+# then the floor (tests/bench/bench_sqlite_floor.c): what SQLite alone takes
+# to store the same rows in a bare table and in the staged table's shape.
 # Not a test: it prints figures and ratios. Needs sqlite3, python3, GNU time.
 set -euo pipefail
 ROWS=${1:-1000000}
@@ -37,6 +39,11 @@ read -r t_col2 rss_col2 < <(secs "$AGENT" --config rdm-agent.ini collect)
 grep -q "0 changes" < <("$AGENT" --config rdm-agent.ini collect) || true
 read -r t_sql _ < <(secs sqlite3 bare.db ".mode csv" ".separator ;" ".import first/address.csv t")
 read -r t_py _ < <(secs python3 "$HERE/peer_import.py" first/address.csv peer.db)
+# the floor: SQLite alone storing the same rows, already split (built beside
+# the agent: build/<dir>/tests/bench_sqlite_floor)
+FLOOR=$(dirname "$AGENT")/tests/bench_sqlite_floor
+floor=""
+[ -x "$FLOOR" ] && floor=$("$FLOOR" "$ROWS" "$W")
 
 awk -v rows="$ROWS" -v size="$size" -v ti="$t_imp" -v tc="$t_col" -v ti2="$t_imp2" -v tc2="$t_col2" \
     -v ts="$t_sql" -v tp="$t_py" -v r1="$rss_imp" -v r2="$rss_col" -v r3="$rss_imp2" -v r4="$rss_col2" 'BEGIN {
@@ -50,3 +57,5 @@ awk -v rows="$ROWS" -v size="$size" -v ti="$t_imp" -v tc="$t_col" -v ti2="$t_imp
     m = r1; if (r2 > m) m = r2; if (r3 > m) m = r3; if (r4 > m) m = r4
     printf "peak RSS %.1f MiB (goal < 64 MiB)\n", m / 1024
 }'
+[ -z "$floor" ] || echo "$floor"
+
