@@ -383,10 +383,11 @@ struct stg_collector {
     land_reader *r;
     land_row *row;
     keyset *ks;     /* repeated keys, when the source has some */
-    uint64_t *seen; /* snapshot: staged rowids the source holds */
+    uint64_t *seen; /* snapshot: staged rowids the source holds, below SEEN_BITS */
     size_t seen_words;
-    long long nseen;     /* bits set in seen */
-    long long first_sub; /* 0 until a sub-stage of this source finished */
+    sqlite3_stmt *far_put, *far_get; /* ... and from SEEN_BITS on: temp."rdm:seen" */
+    long long nseen;                 /* rowids seen */
+    long long first_sub;             /* 0 until a sub-stage of this source finished */
     sqlite3_stmt *q[Q_N];
 };
 
@@ -396,6 +397,8 @@ void stg_collector_close(stg_collector *c)
         return;
     for (int i = 0; i < Q_N; i++)
         sqlite3_finalize(c->q[i]);
+    sqlite3_finalize(c->far_put);
+    sqlite3_finalize(c->far_get);
     land_reader_close(c->r);
     keyset_free(c->ks);
     free(c->row);
@@ -523,7 +526,7 @@ rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_coll
          "UPDATE %s SET \"rdm:op\" = 3, \"rdm:chg\" = ?1, \"rdm:substage\" = ?2, "
          "\"rdm:modified\" = ?3 WHERE rowid = ?4",
          stg);
-    PREP(Q_SCAN, "SELECT rowid FROM %s WHERE rowid > ?1 AND \"rdm:op\" != 3 ORDER BY rowid", stg);
+    PREP(Q_SCAN, "SELECT rowid FROM %s WHERE rowid >= ?1 AND \"rdm:op\" != 3 ORDER BY rowid", stg);
     PREP(Q_LIVE, "SELECT coalesce((SELECT value FROM counter WHERE name = ?1), -1)");
     PREP(Q_LIVEADD, "UPDATE counter SET value = value + ?2 WHERE name = ?1");
     PREP(Q_LIVESET, "INSERT OR REPLACE INTO counter(name, value) VALUES (?1, ?2)");
@@ -578,11 +581,39 @@ static rdm_rc set_pos(stg_collector *c, int phase, long long pos, rdm_err *err)
 }
 
 /* Marks rowid as held by the snapshot. */
+/* Rowids from 0 to below this are kept in a bitmap (at most 16 MiB); the
+ * others (a model kept by large, sparse or negative integer keys: a key of
+ * 4,000,000,000 would want 500 MB of bits) in a temporary table, emptied
+ * when the collector first needs it. */
+#define SEEN_BITS (1LL << 27)
+
+static rdm_rc run(sqlite3_stmt *s);
+
+static rdm_rc see_far(stg_collector *c, long long rowid, rdm_err *err)
+{
+    rdm_rc rc;
+    if (!c->far_put &&
+        ((rc = store_exec(c->st,
+                          "CREATE TEMP TABLE IF NOT EXISTS \"rdm:seen\"(id INTEGER PRIMARY KEY); "
+                          "DELETE FROM temp.\"rdm:seen\"",
+                          err)) ||
+         (rc = store_prepare(c->st, "INSERT OR IGNORE INTO temp.\"rdm:seen\"(id) VALUES (?1)",
+                             &c->far_put, err)) ||
+         (rc = store_prepare(c->st, "SELECT 1 FROM temp.\"rdm:seen\" WHERE id = ?1", &c->far_get,
+                             err))))
+        return rc;
+    sqlite3_bind_int64(c->far_put, 1, rowid);
+    if (run(c->far_put))
+        return store_fail(c->st, err, "noting a staged row the snapshot holds");
+    c->nseen += sqlite3_changes(store_db(c->st));
+    return RDM_OK;
+}
+
 static rdm_rc see(stg_collector *c, long long rowid, rdm_err *err)
 {
     size_t w = (size_t)(rowid >> 6);
-    if (rowid < 0)
-        return RDM_OK;
+    if (rowid < 0 || rowid >= SEEN_BITS)
+        return see_far(c, rowid, err);
     if (w >= c->seen_words) {
         size_t n = c->seen_words ? c->seen_words : 1024;
         while (n <= w)
@@ -602,10 +633,19 @@ static rdm_rc see(stg_collector *c, long long rowid, rdm_err *err)
     return RDM_OK;
 }
 
-static int seen(const stg_collector *c, long long rowid)
+/* 1 when the snapshot holds the staged row, 0 when not, -1 on a store
+ * error. */
+static int seen(stg_collector *c, long long rowid)
 {
     size_t w = (size_t)(rowid >> 6);
-    return rowid >= 0 && w < c->seen_words && (c->seen[w] >> (rowid & 63)) & 1;
+    if (rowid >= 0 && rowid < SEEN_BITS)
+        return w < c->seen_words && (c->seen[w] >> (rowid & 63)) & 1;
+    if (!c->far_get)
+        return 0;
+    sqlite3_bind_int64(c->far_get, 1, rowid);
+    int r = sqlite3_step(c->far_get);
+    sqlite3_reset(c->far_get);
+    return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
 /* Looks a key up: RDM_OK with *rowid (0 when absent), its hash, op and
@@ -857,7 +897,7 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
             if ((rc = one(c, c->q[Q_LIVE], &n, err)))
                 return rc;
             if (n != c->nseen)
-                return set_pos(c, PH_DELETE, 0, err);
+                return set_pos(c, PH_DELETE, LLONG_MIN, err);
         }
     } else if (phase == PH_DELETE) {
         /* the live rows the snapshot lacks, in rowid order; the rowids
@@ -866,16 +906,23 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
         int n = 0, r = SQLITE_DONE;
         if (!ids)
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        /* pos: the last rowid checked, LLONG_MIN before the first (a rowid
+         * can be negative; checking that one again changes nothing) */
         sqlite3_stmt *s = c->q[Q_SCAN];
-        sqlite3_bind_int64(s, 1, pos);
+        sqlite3_bind_int64(s, 1, pos == LLONG_MIN || pos == LLONG_MAX ? pos : pos + 1);
+        int held = 0;
         while (n < limit && (r = sqlite3_step(s)) == SQLITE_ROW) {
             last = sqlite3_column_int64(s, 0);
-            if (!seen(c, last))
+            if ((held = seen(c, last)) < 0)
+                break;
+            if (!held)
                 ids[n++] = last;
         }
         int more = n == limit;
         sqlite3_reset(s);
-        if (!more && r != SQLITE_DONE)
+        if (held < 0)
+            rc = store_fail(c->st, err, "looking up a staged row the snapshot holds");
+        else if (!more && r != SQLITE_DONE)
             rc = store_fail(c->st, err, "looking for deleted rows");
         for (int i = 0; i < n && !rc; i++)
             rc = del(c, ids[i], chg, substage, now, err);
