@@ -645,9 +645,6 @@ static void chunk_close(exp *x, int abort)
     x->wopen = 0;
 }
 
-/* Sets up the temporary views for entity e driven by model `drive`: the
- * driving model through the window on its changed rows, the others whole
- * (deleted rows too while the deleted rows of the window are selected). */
 /* What a view selects for the single key column of model m so that a join
  * on it reads the table's own key: "rowid" when the rows are kept by their
  * integer key (no index on "rdm:k": stg_model_ensure), "\"rdm:k\"" (its
@@ -676,6 +673,9 @@ static const char *key_expr(exp *x, const prof_model *m, rdm_err *err)
     return indexed ? "\"rdm:k\"" : "";
 }
 
+/* Sets up the temporary views for entity e driven by model `drive`: the
+ * driving model through the window on its changed rows, the others whole
+ * (deleted rows too while the deleted rows of the window are selected). */
 static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
 {
     const prof_entity *e = x->e;
