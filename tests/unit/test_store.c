@@ -413,8 +413,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_foreign_host_locks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sqlite_busy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migration_waits_for_writer, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cached_statements, setup, teardown),
 #endif
+        cmocka_unit_test_setup_teardown(test_cached_statements, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
