@@ -310,29 +310,17 @@ static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
 }
 
 /* Records the key as exported with hash h by this sub-stage (which also
- * marks it selected live in this chunk). */
-static rdm_rc state_put(exp *x, int64_t h, rdm_err *err)
+ * marks it selected live in this chunk), by s: q_state_put (insert or
+ * replace), or q_state_add (insert unless held: *added says which). */
+static rdm_rc state_put(exp *x, sqlite3_stmt *s, int64_t h, int *added, rdm_err *err)
 {
-    sqlite3_stmt *s = x->q_state_put;
     bind_id(x, s);
     sqlite3_bind_int64(s, 2, h);
     sqlite3_bind_int64(s, 3, x->mark);
     int r = sqlite3_step(s);
     sqlite3_reset(s);
-    return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
-}
-
-/* Adds the key as exported with hash h by this sub-stage if the state does
- * not hold it: *added 1, or 0 when it is there (nothing written). */
-static rdm_rc state_add(exp *x, int64_t h, int *added, rdm_err *err)
-{
-    sqlite3_stmt *s = x->q_state_add;
-    bind_id(x, s);
-    sqlite3_bind_int64(s, 2, h);
-    sqlite3_bind_int64(s, 3, x->mark);
-    int r = sqlite3_step(s);
-    sqlite3_reset(s);
-    *added = sqlite3_changes(store_db(x->st)) > 0;
+    if (added)
+        *added = sqlite3_changes(store_db(x->st)) > 0;
     return r == SQLITE_DONE ? RDM_OK : store_fail(x->st, err, "recording an exported record");
 }
 
@@ -477,7 +465,7 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         long long sub_old = 0;
         if (!gone && x->addfirst && !x->force) {
             int added;
-            if ((rc = state_add(x, h, &added, err)))
+            if ((rc = state_put(x, x->q_state_add, h, &added, err)))
                 break;
             if (added) {
                 if ((rc = emit(x, OP_CREATE, v, err)))
@@ -518,7 +506,7 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         }
         if ((!(known && h == h_old && !x->force) &&
              (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err))) ||
-            (rc = state_put(x, h, err)))
+            (rc = state_put(x, x->q_state_put, h, NULL, err)))
             break;
     }
     if (!rc && r != SQLITE_DONE)
