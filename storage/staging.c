@@ -580,7 +580,6 @@ static rdm_rc set_pos(stg_collector *c, int phase, long long pos, rdm_err *err)
     return r == SQLITE_DONE ? RDM_OK : store_fail(c->st, err, "saving the collect position");
 }
 
-/* Marks rowid as held by the snapshot. */
 /* Rowids from 0 to below this are kept in a bitmap (at most 16 MiB); the
  * others (a model kept by large, sparse or negative integer keys: a key of
  * 4,000,000,000 would want 500 MB of bits) in a temporary table, emptied
@@ -609,6 +608,7 @@ static rdm_rc see_far(stg_collector *c, long long rowid, rdm_err *err)
     return RDM_OK;
 }
 
+/* Marks rowid as held by the snapshot. */
 static rdm_rc see(stg_collector *c, long long rowid, rdm_err *err)
 {
     size_t w = (size_t)(rowid >> 6);
