@@ -4,12 +4,14 @@
 #include "../base/log.h"
 #include "../base/plat.h"
 #include "../base/progress.h"
+#include "../base/text.h"
 #include "../storage/lock.h"
 #include "../storage/staging.h"
 #include "efft.h"
 #include "import.h"
 #include "../base/sha256.h"
 
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +110,17 @@ typedef struct slot {
     blk begin, end;
 } slot;
 
+/* An add-first record waiting for its state row: its identity (the row id,
+ * or the integer key when kint, else its text key's place in pend_keys)
+ * and its values' hash. */
+#define PEND_MAX 64
+typedef struct pend_rec {
+    long long id;
+    int64_t h;
+    size_t koff, klen;
+    int kint;
+} pend_rec;
+
 /* statements run per chunk, prepared once: see cached() */
 enum {
     QC_CURSOR_SET,
@@ -150,8 +163,18 @@ typedef struct exp {
      * rows whose key is no longer exported get their DELETE again */
     int force;
     sqlite3_int64 rid;
-    char dir_rel[256]; /* export/YYYY-MM-DD/ENTITY */
-    long long mark;    /* the window being read: its first sub-stage's id */
+    int pk_int; /* the record key is the integer pk_i (key_kind) */
+    long long pk_i;
+    /* an add-first read's records waiting for their state rows (pend_add,
+     * pend_flush): the records as queued for the writer, their text keys
+     * back to back, and per record its identity and hash */
+    blk pend;
+    rdm_buf pend_keys;
+    pend_rec pend_at[PEND_MAX];
+    int npend;
+    sqlite3_stmt *q_add[PEND_MAX + 1]; /* the n-row INSERT of state rows */
+    char dir_rel[256];                 /* export/YYYY-MM-DD/ENTITY */
+    long long mark;                    /* the window being read: its first sub-stage's id */
     /* the window being read, for a chunk that continues it (a window whose
      * records outgrow EXPORT_CHUNK_SIZE is split into several sub-stages) */
     const char *wmodel;
@@ -266,6 +289,22 @@ static rdm_rc put_line(exp *x, slot *sl, int op, rdm_err *err)
     return plat_write(fo->f, x->cap.p, x->cap.len, err);
 }
 
+static size_t int_text(sqlite3_int64 n, char *out);
+
+/* Sets x->pk_int when the record key (x->pk) is one field whose text is an
+ * integer as SQLite writes it (no '+', no leading zero, no "-0"): such a
+ * key is kept as that integer, which the state's index stores and compares
+ * faster than text; every other key is kept as its text. The two never
+ * meet: an integer's text is never kept as text. (A state table made
+ * before keys could be integers has TEXT affinity and turns the integer
+ * back into the same text.) */
+static void key_kind(exp *x)
+{
+    char t[24];
+    x->pk_int = x->e->npk == 1 && text_int64(x->pk.p, x->pk.len, &x->pk_i) &&
+                int_text(x->pk_i, t) == x->pk.len && memcmp(t, x->pk.p, x->pk.len) == 0;
+}
+
 /* The record key: the primary-key values as selected, joined by U+001F. */
 static rdm_rc record_pk(exp *x, const efft_val *v, rdm_err *err)
 {
@@ -277,20 +316,24 @@ static rdm_rc record_pk(exp *x, const efft_val *v, rdm_err *err)
     }
     if (!x->pk.p && buf_addc(&x->pk, '\0'))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    key_kind(x);
     return RDM_OK;
 }
 
-/* What was last exported under the key: RDM_OK with *h and *sub, or
- * RDM_ERR_NOT_FOUND. */
-/* Binds the record's identity (row id or key text) as parameter 1. */
+/* Binds the record's identity (row id, or key: see key_kind) as parameter
+ * 1. */
 static void bind_id(exp *x, sqlite3_stmt *s)
 {
     if (x->byrow)
         sqlite3_bind_int64(s, 1, x->rid);
+    else if (x->pk_int)
+        sqlite3_bind_int64(s, 1, x->pk_i);
     else
         sqlite3_bind_text(s, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
 }
 
+/* What was last exported under the key: RDM_OK with *h and *sub, or
+ * RDM_ERR_NOT_FOUND. */
 static rdm_rc state_get(exp *x, int64_t *h, long long *sub, rdm_err *err)
 {
     sqlite3_stmt *s = x->q_state;
@@ -384,27 +427,89 @@ static void row_values(sqlite3_stmt *s, int n, efft_val *v, char (*nums)[24])
     }
 }
 
-/* Queues one record for the writer. */
+/* A record as queued for the writer: the operation (1 byte), then per
+ * field a 4-byte length (UINT32_MAX = NULL) and the bytes. rec_size() is
+ * its length, rec_put() writes it at o and returns its end, rec_get()
+ * reads one at p into v (pointers into p) and returns its end. */
+static size_t rec_size(const efft_val *v, int n)
+{
+    size_t need = 1;
+    for (int i = 0; i < n; i++)
+        need += 4 + (v[i].s ? v[i].len : 0);
+    return need;
+}
+
+static char *rec_put(char *o, int op, const efft_val *v, int n)
+{
+    *o++ = (char)op;
+    for (int i = 0; i < n; i++) {
+        uint32_t len = v[i].s ? (uint32_t)v[i].len : UINT32_MAX;
+        memcpy(o, &len, 4);
+        o += 4;
+        if (v[i].s) {
+            memcpy(o, v[i].s, v[i].len);
+            o += v[i].len;
+        }
+    }
+    return o;
+}
+
+static const char *rec_get(const char *p, int *op, efft_val *v, int n)
+{
+    *op = *p++;
+    for (int i = 0; i < n; i++) {
+        uint32_t len;
+        memcpy(&len, p, 4);
+        p += 4;
+        if (len == UINT32_MAX) {
+            v[i].s = NULL;
+            v[i].len = 0;
+        } else {
+            v[i].s = p;
+            v[i].len = len;
+            p += len;
+        }
+    }
+    return p;
+}
+
 static rdm_rc chunk_open(exp *x, const char *model, long long lc, long long lr, long long hc,
                          long long hr, long long retry_of, rdm_err *err);
 static void chunk_close(exp *x, int abort);
 static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err);
 
-static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
+/* How many records the chunk being read can still take, into *room: when
+ * it holds EXPORT_CHUNK_SIZE already, the window goes on in a new chunk
+ * (the chunks in flight settled first when NSLOT are). A caller that
+ * writes a record's state before queueing the record calls it first, so
+ * that a split never commits that state ahead of the record's file. */
+static rdm_rc make_room(exp *x, long *room, rdm_err *err)
 {
     slot *sl = &x->slots[x->nslot - 1];
-    if (x->wmodel && sl->n_op[1] + sl->n_op[2] + sl->n_op[3] >= x->limit) {
-        /* the window's records outgrow a sub-stage: go on in another one */
-        rdm_rc rc;
-        chunk_close(x, 0);
-        if (x->nslot == NSLOT && (rc = settle(x, RDM_OK, err)))
-            return rc;
-        if ((rc = chunk_open(x, x->wmodel, x->wlc, x->wlr, x->whc, x->whr, 0, err)))
-            return rc;
-    }
-    size_t need = 1;
-    for (int i = 0; i < x->e->nfields; i++)
-        need += 4 + (v[i].s ? v[i].len : 0);
+    long held = (long)(sl->n_op[1] + sl->n_op[2] + sl->n_op[3]);
+    rdm_rc rc;
+    *room = LONG_MAX; /* a reconciliation chunk: its caller bounds it */
+    if (!x->wmodel)
+        return RDM_OK;
+    *room = x->limit - held;
+    if (held < x->limit)
+        return RDM_OK;
+    chunk_close(x, 0);
+    if ((x->nslot == NSLOT && (rc = settle(x, RDM_OK, err))) ||
+        (rc = chunk_open(x, x->wmodel, x->wlc, x->wlr, x->whc, x->whr, 0, err)))
+        return rc;
+    *room = x->limit;
+    return RDM_OK;
+}
+
+/* Queues one record for the writer. */
+static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
+{
+    long room;
+    rdm_rc rc = make_room(x, &room, err);
+    if (rc)
+        return rc;
+    size_t need = rec_size(v, x->e->nfields);
     blk *b = x->cur;
     if (b->len + need > b->cap && b->len) {
         plat_chan_put(x->full, b);
@@ -417,20 +522,180 @@ static rdm_rc emit(exp *x, int op, const efft_val *v, rdm_err *err)
         b->p = np;
         b->cap = need;
     }
-    char *o = b->p + b->len;
-    *o++ = (char)op;
-    for (int i = 0; i < x->e->nfields; i++) {
-        uint32_t n = v[i].s ? (uint32_t)v[i].len : UINT32_MAX;
-        memcpy(o, &n, 4);
-        o += 4;
-        if (v[i].s) {
-            memcpy(o, v[i].s, v[i].len);
-            o += v[i].len;
-        }
-    }
+    rec_put(b->p + b->len, op, v, x->e->nfields);
     b->len += need;
     x->slots[x->nslot - 1].n_op[op]++;
     return RDM_OK;
+}
+
+/* The state's answer for a live record (its identity in x->rid or x->pk,
+ * h its values' hash): CREATE, UPDATE or nothing, and the state to match. */
+static rdm_rc live_record(exp *x, const efft_val *v, int64_t h, rdm_err *err)
+{
+    int64_t h_old = 0;
+    long long sub_old = 0;
+    rdm_rc rc;
+    if (x->addfirst && !x->force) {
+        long room;
+        int added;
+        if ((rc = make_room(x, &room, err)) || (rc = state_put(x, x->q_state_add, h, &added, err)))
+            return rc;
+        if (added)
+            return emit(x, OP_CREATE, v, err);
+    }
+    rc = state_get(x, &h_old, &sub_old, err);
+    if (rc && rc != RDM_ERR_NOT_FOUND)
+        return rc;
+    int known = rc == RDM_OK;
+    if (known && sub_old == x->mark) {
+        char key[256];
+        snprintf(key, sizeof key, "%.*s", (int)(x->pk.len > 200 ? 200 : x->pk.len), x->pk.p);
+        for (char *c = key; *c; c++)
+            if (*c == '\x1f')
+                *c = ',';
+        return rdm_fail(err, RDM_ERR_PARSE,
+                        "entity %s: its select returns the record key (%s) twice in one "
+                        "chunk; the primary key must identify one record: fix the profile's "
+                        "select or primary_key",
+                        x->e->key, key);
+    }
+    if (!(known && h == h_old && !x->force) &&
+        (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err)))
+        return rc;
+    return state_put(x, x->q_state_put, h, NULL, err);
+}
+
+/* The same for a record selected from a deleted row: DELETE or nothing. */
+static rdm_rc gone_record(exp *x, const efft_val *v, rdm_err *err)
+{
+    int64_t h_old = 0;
+    long long sub_old = 0;
+    rdm_rc rc = state_get(x, &h_old, &sub_old, err);
+    if (rc == RDM_ERR_NOT_FOUND) /* never exported; or, re-exporting, deleted already */
+        return x->force ? emit(x, OP_DELETE, v, err) : RDM_OK;
+    if (rc || sub_old == x->mark) /* sub_old == mark: still selected from a live row */
+        return rc;
+    if ((rc = emit(x, OP_DELETE, v, err)))
+        return rc;
+    return state_del(x, err);
+}
+
+/* The n-row INSERT of add-first state rows, prepared at its first use for
+ * the entity. NULL with err filled on failure. */
+static sqlite3_stmt *add_stmt(exp *x, int n, rdm_err *err)
+{
+    if (x->q_add[n])
+        return x->q_add[n];
+    buf_reset(&x->sql);
+    rdm_rc rc = buf_addf(&x->sql, "INSERT INTO main.\"rdm:%s:%s\"(%s, h, sub) VALUES ",
+                         x->byrow ? "row" : "ent", x->e->key, x->byrow ? "rid" : "pk");
+    for (int i = 0; i < n && !rc; i++)
+        rc = buf_adds(&x->sql, i ? ", (?, ?, ?)" : "(?, ?, ?)");
+    if (rc) {
+        rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    if (sqlite3_prepare_v3(store_db(x->st), x->sql.p, -1, SQLITE_PREPARE_PERSISTENT, &x->q_add[n],
+                           NULL) != SQLITE_OK) {
+        store_fail(x->st, err, "preparing an export statement");
+        return NULL;
+    }
+    return x->q_add[n];
+}
+
+/* Puts record i of the batch's identity back where live_record reads it. */
+static rdm_rc pend_key(exp *x, int i, rdm_err *err)
+{
+    const pend_rec *pr = &x->pend_at[i];
+    if (x->byrow) {
+        x->rid = pr->id;
+        return RDM_OK;
+    }
+    buf_reset(&x->pk);
+    if (buf_add(&x->pk, x->pend_keys.p + pr->koff, pr->klen) || buf_addc(&x->pk, '\0'))
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    x->pk.len--;
+    x->pk_int = pr->kint, x->pk_i = pr->id;
+    return RDM_OK;
+}
+
+/* Adds the batch of add-first records to the state, PEND_MAX rows per
+ * INSERT at most and never more than the chunk being read can take (so no
+ * split commits a state row ahead of its record's file), then queues them
+ * as CREATE. When a key is held already (the select yielded it twice), the
+ * INSERT undoes itself and its records go one by one through
+ * live_record(). */
+static rdm_rc pend_flush(exp *x, rdm_err *err)
+{
+    efft_val v[1024];
+    const char *p = x->pend.p;
+    rdm_rc rc = RDM_OK;
+    int op;
+    for (int i = 0; i < x->npend && !rc;) {
+        long room;
+        if ((rc = make_room(x, &room, err)))
+            break;
+        int n = x->npend - i < room ? x->npend - i : (int)room;
+        sqlite3_stmt *s = add_stmt(x, n, err);
+        if (!s) {
+            rc = RDM_ERR_STORE;
+            break;
+        }
+        for (int j = 0; j < n; j++) {
+            const pend_rec *pr = &x->pend_at[i + j];
+            if (x->byrow || pr->kint)
+                sqlite3_bind_int64(s, 3 * j + 1, pr->id);
+            else
+                sqlite3_bind_text(s, 3 * j + 1, x->pend_keys.p + pr->koff, (int)pr->klen,
+                                  SQLITE_STATIC);
+            sqlite3_bind_int64(s, 3 * j + 2, pr->h);
+            sqlite3_bind_int64(s, 3 * j + 3, x->mark);
+        }
+        int r = sqlite3_step(s);
+        if (r != SQLITE_DONE && r != SQLITE_CONSTRAINT)
+            rc = store_fail(x->st, err, "recording exported records");
+        sqlite3_reset(s);
+        for (int j = 0; j < n && !rc; j++) {
+            p = rec_get(p, &op, v, x->e->nfields);
+            if (r == SQLITE_DONE)
+                rc = emit(x, OP_CREATE, v, err);
+            else if (!(rc = pend_key(x, i + j, err)))
+                rc = live_record(x, v, x->pend_at[i + j].h, err);
+        }
+        i += n;
+    }
+    x->npend = 0;
+    x->pend.len = 0;
+    buf_reset(&x->pend_keys);
+    return rc;
+}
+
+/* Holds a live record of an add-first read (identity in x->rid or x->pk)
+ * for the next pend_flush(), which runs when PEND_MAX are held. */
+static rdm_rc pend_add(exp *x, const efft_val *v, int64_t h, rdm_err *err)
+{
+    size_t need = rec_size(v, x->e->nfields);
+    if (x->pend.len + need > x->pend.cap) {
+        size_t cap = (x->pend.len + need) * 2;
+        char *np = realloc(x->pend.p, cap);
+        if (!np)
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory for a record of %zu bytes", need);
+        x->pend.p = np;
+        x->pend.cap = cap;
+    }
+    rec_put(x->pend.p + x->pend.len, OP_CREATE, v, x->e->nfields);
+    x->pend.len += need;
+    pend_rec *pr = &x->pend_at[x->npend++];
+    pr->h = h;
+    if (x->byrow) {
+        pr->id = x->rid;
+    } else {
+        pr->kint = x->pk_int, pr->id = x->pk_i;
+        pr->koff = x->pend_keys.len, pr->klen = x->pk.len;
+        if (buf_add(&x->pend_keys, x->pk.p, x->pk.len))
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+    return x->npend == PEND_MAX ? pend_flush(x, err) : RDM_OK;
 }
 
 /* Runs the entity's select with the window on live rows (gone = 0) or on
@@ -453,6 +718,8 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
     done_stmt(w);
     if (r != SQLITE_DONE)
         return store_fail(x->rd, err, "setting the export window");
+    /* a first read of the state's records: their state rows go in batches */
+    int batch = !gone && x->addfirst && !x->force;
     char nums[1024][24];
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         x->out->rows++;
@@ -461,56 +728,21 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
             x->rid = sqlite3_column_int64(s, e->nfields);
         else if ((rc = record_pk(x, v, err)))
             break;
-        int64_t h_old = 0, h = gone ? 0 : values_hash(v, e->nfields);
-        long long sub_old = 0;
-        if (!gone && x->addfirst && !x->force) {
-            int added;
-            if ((rc = state_put(x, x->q_state_add, h, &added, err)))
-                break;
-            if (added) {
-                if ((rc = emit(x, OP_CREATE, v, err)))
-                    break;
-                continue;
-            }
-        }
-        rc = state_get(x, &h_old, &sub_old, err);
-        if (rc && rc != RDM_ERR_NOT_FOUND)
-            break;
-        int known = rc == RDM_OK;
-        rc = RDM_OK;
-        if (gone) {
-            if (known && sub_old == x->mark)
-                continue; /* still selected from a live row */
-            if (!known) {
-                /* never exported; or, re-exporting, deleted already */
-                if (x->force && (rc = emit(x, OP_DELETE, v, err)))
-                    break;
-                continue;
-            }
-            if ((rc = emit(x, OP_DELETE, v, err)) || (rc = state_del(x, err)))
-                break;
-            continue;
-        }
-        if (known && sub_old == x->mark) {
-            char key[256];
-            snprintf(key, sizeof key, "%.*s", (int)(x->pk.len > 200 ? 200 : x->pk.len), x->pk.p);
-            for (char *c = key; *c; c++)
-                if (*c == '\x1f')
-                    *c = ',';
-            rc = rdm_fail(err, RDM_ERR_PARSE,
-                          "entity %s: its select returns the record key (%s) twice in one "
-                          "chunk; the primary key must identify one record: fix the profile's "
-                          "select or primary_key",
-                          e->key, key);
-            break;
-        }
-        if ((!(known && h == h_old && !x->force) &&
-             (rc = emit(x, known ? OP_UPDATE : OP_CREATE, v, err))) ||
-            (rc = state_put(x, x->q_state_put, h, NULL, err)))
+        if (gone)
+            rc = gone_record(x, v, err);
+        else if (batch)
+            rc = pend_add(x, v, values_hash(v, e->nfields), err);
+        else
+            rc = live_record(x, v, values_hash(v, e->nfields), err);
+        if (rc)
             break;
     }
     if (!rc && r != SQLITE_DONE)
         rc = store_fail(x->rd, err, "selecting the entity's records");
+    if (!rc)
+        rc = pend_flush(x, err);
+    x->npend = 0;
+    x->pend.len = 0;
     x->out->fullscan_steps += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     x->out->autoindex_rows += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_AUTOINDEX, 1);
     sqlite3_reset(s);
@@ -526,20 +758,8 @@ static rdm_rc write_block(exp *x, slot *sl, blk *b, rdm_err *err)
     const char *p = b->p, *end = b->p + b->len;
     rdm_rc rc = RDM_OK;
     while (p < end && !rc) {
-        int op = *p++;
-        for (int i = 0; i < x->e->nfields; i++) {
-            uint32_t n;
-            memcpy(&n, p, 4);
-            p += 4;
-            if (n == UINT32_MAX) {
-                v[i].s = NULL;
-                v[i].len = 0;
-            } else {
-                v[i].s = p;
-                v[i].len = n;
-                p += n;
-            }
-        }
+        int op;
+        p = rec_get(p, &op, v, x->e->nfields);
         buf_reset(&x->cap);
         if (!(rc = efft_record(&x->w, v, err)))
             rc = put_line(x, sl, op, err);
@@ -1215,7 +1435,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
     if ((rc = views(x, NULL, err)) ||
         (rc = store_execf(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
         (rc = store_exec(x->st,
-                         "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk TEXT PRIMARY KEY) "
+                         "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk PRIMARY KEY) "
                          "WITHOUT ROWID; DELETE FROM temp.\"rdm:live\"",
                          err)))
         return rc;
@@ -1229,7 +1449,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
         row_values(q, e->nfields, v, nums);
         if ((rc = record_pk(x, v, err)))
             break;
-        sqlite3_bind_text(ins, 1, x->pk.p, (int)x->pk.len, SQLITE_STATIC);
+        bind_id(x, ins);
         int ri = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (ri != SQLITE_DONE) {
@@ -1277,6 +1497,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
                 buf_addc(&x->pk, '\0'))
                 rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
             x->pk.len--;
+            key_kind(x);
             if (!rc && !(rc = emit(x, OP_DELETE, v, err)))
                 rc = state_del(x, err);
         }
@@ -1310,6 +1531,10 @@ static void entity_end(exp *x)
     sqlite3_finalize(x->q_state_del);
     sqlite3_finalize(x->q_sel);
     x->q_state = x->q_state_put = x->q_state_add = x->q_state_del = x->q_sel = NULL;
+    for (int n = 0; n <= PEND_MAX; n++) {
+        sqlite3_finalize(x->q_add[n]);
+        x->q_add[n] = NULL;
+    }
     efft_end(&x->w);
     memset(&x->w, 0, sizeof x->w);
 }
@@ -1361,7 +1586,7 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
     snprintf(sql, sizeof sql,
              "CREATE TABLE IF NOT EXISTS main.\"rdm:%s:%s\"(%s, h INTEGER NOT NULL, sub "
              "INTEGER NOT NULL)%s",
-             tbl, e->key, x->byrow ? "rid INTEGER PRIMARY KEY" : "pk TEXT PRIMARY KEY",
+             tbl, e->key, x->byrow ? "rid INTEGER PRIMARY KEY" : "pk PRIMARY KEY",
              x->byrow ? "" : " WITHOUT ROWID");
     if ((rc = store_exec(x->st, sql, err)))
         return rc;
@@ -1543,6 +1768,7 @@ rdm_rc export_run(store *st, const profile *p, const rdm_config *cfg, const char
     buf_init(&x.hdr, 1u << 20);
     buf_init(&x.cap, 1u << 26);
     buf_init(&x.pk, 1u << 20);
+    buf_init(&x.pend_keys, 1u << 26);
     buf_init(&x.sql, SQL_MAX);
 
     if ((rc = plat_chan_new(NBLK + 2 * NSLOT + 1, &x.full, err)) ||
@@ -1687,6 +1913,8 @@ free:
     buf_free(&x.hdr);
     buf_free(&x.cap);
     buf_free(&x.pk);
+    buf_free(&x.pend_keys);
+    free(x.pend.p);
     buf_free(&x.sql);
     return rc;
 }
