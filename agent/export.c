@@ -93,7 +93,7 @@ typedef struct blk {
 
 #define NBLK     16
 #define BLK_SIZE (32u * 1024)
-#define NSLOT    8 /* chunks in flight, committed together */
+#define NSLOT    32 /* chunks in flight, committed together */
 
 /* One chunk (sub-stage) in flight: set by the exporting thread before its
  * BEGIN marker, written by the writer and the syncer, read back by the

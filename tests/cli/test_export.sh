@@ -160,18 +160,22 @@ echo "export kill points: $kills kills, each followed by a rerun"
 [ $kills -ge 100 ] && ok || bad "only $kills kill points"
 
 # ---- a first export whose window outgrows the chunks committed together
-# (8): each team row yields the records of all its people, so the chunks in
-# flight are committed in the middle of a window. A record's state must not
-# be committed before its file: kill -9 at every fault point, then rerun.
+# (32): team 1 has 70 people, so its window of 2 team rows yields 40 chunks
+# of 2 records, and the chunks in flight are committed in the middle of
+# the window. A record's state must not be committed before its file:
+# kill -9 at every 3rd fault point, then rerun.
 F=$T/fan
-PROF=$SRC/tests/data/profiles/export-fanout.json setup "$F/ref" 3
-gen 1 50 "$F/s"
+PROF=$SRC/tests/data/profiles/export-fanout.json setup "$F/ref" 2
+mkdir -p "$F/s"
+awk 'BEGIN { print "id;name;born;active;score;seen;team_id;snils"
+    for (i = 1; i <= 80; i++) printf "%d;Игрок %d;;;;;%d;\n", i, i, i <= 70 ? 1 : 2 }' >"$F/s/person.csv"
+printf 'id;title\n1;Основной состав\n2;Запас\n' >"$F/s/team.csv"
 ag "$F/ref" import "$F/s" >/dev/null && ag "$F/ref" collect >/dev/null || bad "fan-out: collect"
 rm -rf "$F/snap"; cp -a "$F/ref" "$F/snap"
 ag "$F/ref" export >/dev/null || bad "fan-out: reference export"
 PROF=$SRC/tests/data/profiles/export-fanout.json check "$F/ref" "$F/want" >/dev/null || bad "fan-out: reference check"
 n=$(sqlite3 "$F/ref/data/rdm-agent.db" "SELECT max(c) FROM (SELECT count(*) c FROM export_substage GROUP BY lo_chg, lo_rid)")
-[ "$n" -gt 8 ] && ok || bad "fan-out: no window outgrew 8 sub-stages ($n)"
+[ "$n" -gt 32 ] && ok || bad "fan-out: no window outgrew 32 sub-stages ($n)"
 k=1 fkills=0
 while :; do
     rm -rf "$F/run"; cp -a "$F/snap" "$F/run"
@@ -185,7 +189,7 @@ while :; do
     else
         bad "fan-out: kill at point $k: delivered lines differ from the uninterrupted run"
     fi
-    k=$((k + 1))
+    k=$((k + 3))
 done
 [ $rc = 0 ] && [ $fkills -ge 50 ] && ok || bad "fan-out: $fkills kills, last run $rc"
 echo "fan-out export kill points: $fkills kills"
