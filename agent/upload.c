@@ -301,14 +301,37 @@ static int finalize(up *u, long long sub, rdm_err *err)
                   NULL, (long long)u->now, sub, 0, 0);
 }
 
-/* Chooses the next files: oldest sub-stage first, one per entity, within
- * the byte budget. Returns how many (0 = nothing to send). Each entity's
- * next file is one search of export_substage_ready, the entities found by
- * walking its distinct values: no query reads every ready sub-stage. */
-static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rdm_err *err)
+/* Files of one entity sent under one intent commit, one after another. */
+enum { PER_ENTITY = 8 };
+
+/* Fills k from a row of choose()'s queries (sub-stage id, entity, round,
+ * attachment id, path, operation, size, SHA-256). */
+static void pick_row(up *u, sqlite3_stmt *q, pick *k)
+{
+    memset(k, 0, sizeof *k);
+    k->sub = sqlite3_column_int64(q, 0);
+    snprintf(k->entity, sizeof k->entity, "%s", (const char *)sqlite3_column_text(q, 1));
+    k->round = sqlite3_column_int64(q, 2);
+    k->att = sqlite3_column_int64(q, 3);
+    snprintf(k->relpath, sizeof k->relpath, "%s", (const char *)sqlite3_column_text(q, 4));
+    plat_join(cfg_str(u->cfg, CFG_DATA_DIR), k->relpath, k->path, sizeof k->path);
+    k->op = sqlite3_column_int(q, 5);
+    k->size = sqlite3_column_int64(q, 6);
+    snprintf(k->sha, sizeof k->sha, "%s", (const char *)sqlite3_column_text(q, 7));
+}
+
+/* Chooses the next files: up to max entities, oldest sub-stage first, and
+ * of each its next PER_ENTITY files in order (entity e's j-th in
+ * p[e * PER_ENTITY + j], cnt[e] of them), within the byte budget counted
+ * in sending order: the first file of every entity, then the second, and
+ * so on. Returns how many entities (0 = nothing to send), -1 on failure.
+ * Each entity's first file is one search of export_substage_ready, the
+ * entities found by walking its distinct values; its next files are one
+ * bounded read of the same index: no query reads every ready sub-stage. */
+static int choose(up *u, pick *p, int *cnt, int max, long long budget, upload_stats *s,
+                  rdm_err *err)
 {
     sqlite3_stmt *q;
-    const char *data_dir = cfg_str(u->cfg, CFG_DATA_DIR);
     if (store_cached(u->st,
                      "WITH RECURSIVE e(x) AS (SELECT min(entity) FROM export_substage WHERE "
                      "status = 'READY_FOR_EXPORT' UNION ALL SELECT (SELECT min(entity) FROM "
@@ -323,31 +346,53 @@ static int choose(up *u, pick *p, int max, long long budget, upload_stats *s, rd
                      "f.id LIMIT 1) JOIN export_substage s ON s.id = a.substage_id ORDER BY s.id",
                      &q, err))
         return -1;
-    if (u->flight < 0)
-        u->flight = in_flight(u);
-    long long flight = u->flight, add = 0;
-    int n = 0;
-    while (n < max && sqlite3_step(q) == SQLITE_ROW) {
-        long long size = sqlite3_column_int64(q, 6);
-        if (flight + add > 0 && flight + add + size > budget) {
-            s->budget_full = 1;
-            break;
-        }
-        pick *k = &p[n++];
-        memset(k, 0, sizeof *k);
-        k->sub = sqlite3_column_int64(q, 0);
-        snprintf(k->entity, sizeof k->entity, "%s", (const char *)sqlite3_column_text(q, 1));
-        k->round = sqlite3_column_int64(q, 2);
-        k->att = sqlite3_column_int64(q, 3);
-        snprintf(k->relpath, sizeof k->relpath, "%s", (const char *)sqlite3_column_text(q, 4));
-        plat_join(data_dir, k->relpath, k->path, sizeof k->path);
-        k->op = sqlite3_column_int(q, 5);
-        k->size = size;
-        snprintf(k->sha, sizeof k->sha, "%s", (const char *)sqlite3_column_text(q, 7));
-        add += size;
+    int ne = 0;
+    while (ne < max && sqlite3_step(q) == SQLITE_ROW) {
+        cnt[ne] = 1;
+        pick_row(u, q, &p[ne++ * PER_ENTITY]);
     }
     store_done(u->st, q);
-    return n;
+    for (int e = 0; e < ne; e++) {
+        const pick *f = &p[e * PER_ENTITY];
+        if (store_cached(u->st,
+                         "SELECT t.id, t.entity, t.send_round, f.id, f.path, f.operation, f.size, "
+                         "f.sha256 FROM export_substage t JOIN attachment f ON f.substage_id = "
+                         "t.id WHERE t.status = 'READY_FOR_EXPORT' AND t.entity = ?1 AND t.id >= "
+                         "?2 AND (t.id, f.operation, f.id) > (?2, ?3, ?4) AND f.size > 0 AND NOT "
+                         "EXISTS (SELECT 1 FROM upload_log l WHERE l.attachment_id = f.id AND "
+                         "l.round = t.send_round AND l.request_id IS NOT NULL) ORDER BY t.id, "
+                         "f.operation, f.id LIMIT ?5",
+                         &q, err))
+            return -1;
+        sqlite3_bind_text(q, 1, f->entity, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, f->sub);
+        sqlite3_bind_int(q, 3, f->op);
+        sqlite3_bind_int64(q, 4, f->att);
+        sqlite3_bind_int(q, 5, PER_ENTITY - 1);
+        while (sqlite3_step(q) == SQLITE_ROW)
+            pick_row(u, q, &p[e * PER_ENTITY + cnt[e]++]);
+        store_done(u->st, q);
+    }
+    if (u->flight < 0)
+        u->flight = in_flight(u);
+    long long add = 0;
+    for (int r = 0; r < PER_ENTITY; r++)
+        for (int e = 0; e < ne; e++) {
+            if (r >= cnt[e])
+                continue;
+            long long size = p[e * PER_ENTITY + r].size;
+            if (u->flight + add > 0 && u->flight + add + size > budget) {
+                /* this file waits, and everything after it */
+                s->budget_full = 1;
+                for (int k = 0; k < ne; k++)
+                    cnt[k] = cnt[k] < r + (k < e) ? cnt[k] : r + (k < e);
+                while (ne && !cnt[ne - 1])
+                    ne--;
+                return ne;
+            }
+            add += size;
+        }
+    return ne;
 }
 
 /* Marks sends a killed run left without an outcome. */
@@ -369,15 +414,16 @@ static int recover(up *u, rdm_err *err)
         log_info("upload: %d upload(s) of a stopped run were answered before it stopped; their "
                  "request ids are taken from the journal (not sent again)",
                  a);
-    int n = exec_i(u, err,
-                   "UPDATE upload_log SET file_upload_status = 3, modified_at = ?1, error = "
-                   "'interrupted: the agent stopped while sending this file; it may have "
-                   "reached the datamart and is sent again' WHERE request_id IS NULL AND error "
-                   "IS NULL",
-                   NULL, (long long)u->now, 0, 0, 0);
+    int n = exec_i(
+        u, err,
+        "UPDATE upload_log SET file_upload_status = 3, modified_at = ?1, error = "
+        "'interrupted: the agent stopped before the answer to this file was recorded; it may have "
+        "reached the datamart and is sent again' WHERE request_id IS NULL AND error "
+        "IS NULL",
+        NULL, (long long)u->now, 0, 0, 0);
     if (n > 0)
-        log_warn("upload: %d send(s) of a stopped run had no answer recorded; those files are "
-                 "sent again (the journal shows the first attempt)",
+        log_warn("upload: %d send(s) of a stopped run had no answer recorded (cut off, or not "
+                 "started yet); those files are sent again (the journal shows any attempt)",
                  n);
     return n;
 }
@@ -398,12 +444,28 @@ static int fail_sub(up *u, pick *k, const char *msg, int reexport, upload_stats 
                : 0;
 }
 
+/* The send was answered with a status retried to the end: the datamart is
+ * not taking files now (not a refusal of this file). */
+static int not_now(const up *u, const dm_upload *d)
+{
+    return d->outcome == HTTP_STATUS && d->status > 0 && d->status < 600 &&
+           !u->o.http.no_retry[d->status] && d->status != 200 && d->status / 100 != 2;
+}
+
+/* 1 when the outcome of a send stops the run (the datamart unreachable or
+ * not taking files, TLS, a local failure, a stop request): what settle()
+ * returns for it, known before anything is stored. */
+static int stops(const up *u, const dm_upload *d)
+{
+    return d->outcome != HTTP_OK && d->outcome != HTTP_FILE &&
+           (d->outcome != HTTP_STATUS || not_now(u, d));
+}
+
 /* Stores the outcome of one send. Returns 1 when the run must stop (the
  * datamart unreachable), 0 otherwise, -1 on a store error. */
 static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
 {
     dm_upload *d = &k->d;
-    const unsigned char *nr = u->o.http.no_retry;
     int stop = 0;
     if (d->outcome == HTTP_OK) {
         s->files_sent++;
@@ -427,8 +489,7 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
                  "not sent: %s; the next export writes this sub-stage's records again", d->error);
         return fail_sub(u, k, msg, 1, s, first, err);
     case HTTP_STATUS:
-        if (d->status > 0 && d->status < 600 && !nr[d->status] && d->status != 200 &&
-            d->status / 100 != 2) {
+        if (not_now(u, d)) {
             /* retried to the end: the datamart is not taking files now */
             mark_unreachable(u, d->error, -1, &s->next_try);
             snprintf(s->reason, sizeof s->reason, "%s", d->error);
@@ -556,11 +617,12 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
     }
     int max = u.o.emulation ? 64 : u.o.http.max_connections;
     long long budget = cfg_int(cfg, CFG_UPLOAD_QUEUE_MAX_SIZE);
-    pick *p = calloc((size_t)max, sizeof *p);
+    pick *p = calloc((size_t)max * PER_ENTITY, sizeof *p);
     dm_upload **dp = calloc((size_t)max, sizeof *dp);
+    int *cnt = calloc((size_t)max, sizeof *cnt);
     long long first_log = 0; /* the first upload of this run */
-    if (!p || !dp) {
-        free(p), free(dp);
+    if (!p || !dp || !cnt) {
+        free(p), free(dp), free(cnt);
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -571,7 +633,7 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                            "SELECT count(*) FROM attachment a JOIN export_substage s ON s.id = "
                            "a.substage_id WHERE s.status = 'READY_FOR_EXPORT' AND a.size > 0",
                            0, 0));
-    while (!stop) {
+    while (!stop && !rc) {
         u.now = time(NULL);
         progress_add(&pg, 0);
         if (plat_stop_requested()) {
@@ -579,39 +641,47 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                              "upload stopped on request; the next run sends what is left");
             break;
         }
-        int k = choose(&u, p, max, budget, s, err);
-        if (k == 0 && s->budget_full && first_log && !s->unreachable) {
+        int ne = choose(&u, p, cnt, max, budget, s, err);
+        if (ne == 0 && s->budget_full && first_log && !s->unreachable) {
             /* the bytes in flight are this run's files not yet asked
              * about: ask now, and go on with what the answers free */
             if ((rc = first_statuses(&u, first_log, s, err)))
                 break;
             s->budget_full = 0;
-            k = choose(&u, p, max, budget, s, err);
+            ne = choose(&u, p, cnt, max, budget, s, err);
         }
-        if (k <= 0) {
-            if (k < 0)
+        if (ne <= 0) {
+            if (ne < 0)
                 rc = RDM_ERR_STORE;
             break;
         }
-        /* the intent: committed (synchronous=FULL) before a byte leaves */
+        /* the intents of every chosen file: committed (synchronous=FULL)
+         * before a byte leaves, in sending order */
         store_exec(st, "PRAGMA synchronous=FULL", NULL);
         if ((rc = store_begin(st, err)))
             break;
-        for (int i = 0; i < k && !rc; i++) {
-            if (exec_i(&u, err,
-                       "INSERT INTO upload_log(substage_id, attachment_id, round, created_at, "
-                       "modified_at, file_upload_status) VALUES (?1, ?2, ?3, ?4, ?4, 1)",
-                       NULL, p[i].sub, p[i].att, p[i].round, (long long)u.now) < 0)
-                rc = RDM_ERR_STORE;
-            p[i].log_id = sqlite3_last_insert_rowid(store_db(st));
-            p[i].d = (dm_upload){.entity = p[i].entity,
-                                 .op_delete = p[i].op == 3,
-                                 .file = p[i].path,
-                                 .size = p[i].size,
-                                 .sha256 = p[i].sha,
-                                 .ud = &p[i]};
-            dp[i] = &p[i].d;
-        }
+        long long batch_log = 0;
+        for (int r = 0; r < PER_ENTITY && !rc; r++)
+            for (int e = 0; e < ne && !rc; e++) {
+                pick *k = &p[e * PER_ENTITY + r];
+                if (r >= cnt[e])
+                    continue;
+                if (exec_i(&u, err,
+                           "INSERT INTO upload_log(substage_id, attachment_id, round, "
+                           "created_at, modified_at, file_upload_status) VALUES (?1, ?2, ?3, ?4, "
+                           "?4, 1)",
+                           NULL, k->sub, k->att, k->round, (long long)u.now) < 0)
+                    rc = RDM_ERR_STORE;
+                k->log_id = sqlite3_last_insert_rowid(store_db(st));
+                if (!batch_log)
+                    batch_log = k->log_id;
+                k->d = (dm_upload){.entity = k->entity,
+                                   .op_delete = k->op == 3,
+                                   .file = k->path,
+                                   .size = k->size,
+                                   .sha256 = k->sha,
+                                   .ud = k};
+            }
         if (rc || (rc = store_commit(st, err))) {
             store_rollback(st);
             break;
@@ -620,32 +690,58 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         /* the answers (on_journal) and what follows them: a kill -9 loses
          * no commit in WAL mode whatever the setting; a power cut can lose
          * the last ones, and those files, in flight at the cut, are sent
-         * again (recover). The next intent's commit (FULL) makes them
-         * durable with it: one wait for the disk per file, not two */
+         * again (recover). The next intents' commit (FULL) makes them
+         * durable with it: one wait for the disk per batch of files */
         store_exec(st, "PRAGMA synchronous=NORMAL", NULL);
-        if ((rc = dm_upload_files(u.dm, dp, k, err)))
+        /* round r sends every entity's r-th file at once: an entity's
+         * files go one after another, in order. Each answer is committed
+         * with its journal row as it comes (on_journal); the outcomes are
+         * stored once the batch ends, and a run killed before that takes
+         * the request ids from the journal (recover) */
+        int sent = 0, answered = 0, fin = 0;
+        for (int r = 0; r < PER_ENTITY && !stop && !rc; r++) {
+            int n = 0;
+            for (int e = 0; e < ne; e++)
+                if (r < cnt[e])
+                    dp[n++] = &p[e * PER_ENTITY + r].d;
+            if (!n)
+                break;
+            if ((rc = dm_upload_files(u.dm, dp, n, err)))
+                break;
+            plat_fault_point("upload: answered");
+            for (int i = 0; i < n; i++)
+                stop |= stops(&u, dp[i]);
+            sent = r + 1;
+            progress_add(&pg, n);
+        }
+        if (rc)
             break;
-        plat_fault_point("upload: answered");
         u.now = time(NULL);
-        int answered = 0;
         if ((rc = store_begin(st, err)))
             break;
-        for (int i = 0; i < k; i++) {
-            int r = settle(&u, &p[i], s, &first, err);
-            if (r < 0) {
-                rc = RDM_ERR_STORE;
-                break;
+        for (int r = 0; r < sent && !rc; r++)
+            for (int e = 0; e < ne && !rc; e++) {
+                pick *k = &p[e * PER_ENTITY + r];
+                if (r >= cnt[e])
+                    continue;
+                if (settle(&u, k, s, &first, err) < 0)
+                    rc = RDM_ERR_STORE;
+                answered |= k->d.outcome == HTTP_OK || k->d.outcome == HTTP_STATUS;
             }
-            stop |= r;
-            answered |= p[i].d.outcome == HTTP_OK || p[i].d.outcome == HTTP_STATUS;
-        }
-        int fin = 0; /* the sent sub-stages finished, in the same commit */
-        for (int i = 0; i < k && !rc; i++) {
-            int f = finalize(&u, p[i].sub, err);
-            if (f < 0)
-                rc = RDM_ERR_STORE;
-            fin += f > 0 ? f : 0;
-        }
+        for (int r = 0; r < sent && !rc; r++)
+            for (int e = 0; e < ne && !rc; e++) {
+                /* the sent sub-stages finished, in the same commit */
+                int f = r < cnt[e] ? finalize(&u, p[e * PER_ENTITY + r].sub, err) : 0;
+                if (f < 0)
+                    rc = RDM_ERR_STORE;
+                fin += f > 0 ? f : 0;
+            }
+        /* the run stops: the later files were never sent, their intents go */
+        for (int e = 0; e < ne && !rc; e++)
+            for (int j = sent; j < cnt[e] && !rc; j++)
+                if (exec_i(&u, err, "DELETE FROM upload_log WHERE id = ?1", NULL,
+                           p[e * PER_ENTITY + j].log_id, 0, 0, 0) < 0)
+                    rc = RDM_ERR_STORE;
         if (rc || (rc = store_commit(st, err))) {
             store_rollback(st);
             break;
@@ -654,13 +750,12 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         if (answered && !s->unreachable)
             mark_reachable(&u);
         if (u.flight >= 0)
-            u.flight += in_flight_from(&u, p[0].log_id);
+            u.flight += in_flight_from(&u, batch_log);
         if (!first_log)
-            first_log = p[0].log_id;
-        progress_add(&pg, k);
+            first_log = batch_log;
     }
     progress_end(&pg);
-    free(p), free(dp);
+    free(p), free(dp), free(cnt);
     /* ask once after the upload, as the reference does: all the run's
      * answers together at its end, so that the files go out back to back */
     if (!rc && first_log && !s->unreachable && first != RDM_ERR_STOPPED)

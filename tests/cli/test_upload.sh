@@ -137,6 +137,9 @@ grep -q "unreachable" "$T/off.err" && ok || bad "offline not reported: $(cat "$T
 [ "$(grep -c "unreachable" "$T/off.err")" -le 2 ] && ok || bad "offline reported file after file: $(cat "$T/off.err")"
 [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'FAILED'")" = 0 ] && ok || bad "offline marked sub-stages FAILED"
 [ "$(q "$D" "SELECT count(*) FROM journal")" = 4 ] && ok || bad "offline: $(q "$D" "SELECT count(*) FROM journal") exchanges, want 4 (one file, 1 + 3 retries)"
+# the files chosen with it and never sent leave no intent behind (the next
+# run would report them as interrupted sends)
+[ "$(q "$D" "SELECT count(*) FROM upload_log")" = 1 ] && ok || bad "offline: $(q "$D" "SELECT count(*) FROM upload_log") upload_log rows, want 1 (the file tried)"
 [ "$(q "$D" "SELECT offline_since IS NOT NULL AND next_try > strftime('%s','now') FROM dm_reach")" = 1 ] && ok || bad "dm_reach not set"
 out=$(ag "$D" upload) && echo "$out" | grep -q "next attempt at" && ok || bad "upload before next_try: $out"
 [ "$(q "$D" "SELECT count(*) FROM journal")" = 4 ] && ok || bad "upload tried before next_try"
