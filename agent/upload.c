@@ -235,27 +235,25 @@ static void mark_reachable(up *u)
            NULL, 0, 0, 0, 0);
 }
 
-/* Records one status answer for upload id of sub-stage sub. */
+/* Records one status answer for upload id of sub-stage sub, in the
+ * caller's transaction. */
 static rdm_rc record_status(up *u, long long id, long long sub, const dm_status *ds,
                             status_stats *ss, rdm_err *err)
 {
-    rdm_rc rc;
-    if ((rc = store_begin(u->st, err)))
-        return rc;
     if (exec_i(u, err,
                "INSERT INTO status_request_log(upload_id, journal_id, request_status, "
                "created_at) VALUES (?1, NULLIF(?2, 0), CASE WHEN ?4 THEN ?3 END, "
                "CAST(strftime('%s', 'now') AS INTEGER))",
                NULL, id, ds->journal_id, ds->code,
                ds->outcome == HTTP_OK && ds->known && dm_file_status(ds->code) ? 1 : 0) < 0)
-        goto fail;
+        return RDM_ERR_STORE;
     int fs = ds->outcome == HTTP_OK && ds->known ? dm_file_status(ds->code) : 0;
     if (fs) {
         if (exec_i(u, err,
                    "UPDATE upload_log SET file_upload_status = ?1, status_code = ?2, "
                    "last_status_at = ?3, modified_at = ?3 WHERE id = ?4",
                    NULL, fs, ds->code, (long long)u->now, id) < 0)
-            goto fail;
+            return RDM_ERR_STORE;
         if (fs == DM_FILE_ERROR &&
             exec_i(u, err,
                    "UPDATE export_substage SET status = 'PROCESS_ERROR', ended_at = ?2, error = "
@@ -266,7 +264,7 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
                    "WHERE l.id = ?1) WHERE id = ?3 AND status IN ('READY_FOR_EXPORT', "
                    "'FINISHED')",
                    NULL, id, (long long)u->now, sub, 0) < 0)
-            goto fail;
+            return RDM_ERR_STORE;
         if (ss)
             ss->finished += fs == DM_FILE_FINISHED, ss->errors += fs == DM_FILE_ERROR,
                 ss->still += fs == DM_FILE_IN_PROGRESS;
@@ -279,12 +277,9 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
             ss->unknown++;
         if (exec_i(u, err, "UPDATE upload_log SET last_status_at = ?1 WHERE id = ?2", NULL,
                    (long long)u->now, id, 0, 0) < 0)
-            goto fail;
+            return RDM_ERR_STORE;
     }
-    return store_commit(u->st, err);
-fail:
-    store_rollback(u->st);
-    return RDM_ERR_STORE;
+    return RDM_OK;
 }
 
 /* Ends the READY_FOR_EXPORT sub-stages all of whose files have an id in
@@ -584,13 +579,19 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
             return rc;
         last = b.ids[b.n - 1];
         u->now = time(NULL);
+        if ((rc = store_begin(u->st, err)))
+            return rc;
         for (int i = 0; i < b.n && !rc; i++) {
             if (b.ds[i].outcome == HTTP_OK)
                 rc = record_status(u, b.ids[i], b.subs[i], &b.ds[i], NULL, err);
             s->process_error += b.ds[i].outcome == HTTP_OK && b.ds[i].known &&
                                 dm_file_status(b.ds[i].code) == DM_FILE_ERROR;
         }
-        if (rc || b.n < STATUS_BATCH)
+        if (rc || (rc = store_commit(u->st, err))) {
+            store_rollback(u->st);
+            return rc;
+        }
+        if (b.n < STATUS_BATCH)
             return rc;
     }
 }
@@ -837,6 +838,8 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
             break;
         u.now = time(NULL);
         int unreachable = 0;
+        if ((rc = store_begin(st, err)))
+            break;
         for (int i = 0; i < n && !rc; i++) {
             if (ds[i].outcome == HTTP_NET || ds[i].outcome == HTTP_DEFERRED) {
                 if (!unreachable)
@@ -854,8 +857,12 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
                        (long long)u.now, ids[i], 0, 0);
             }
         }
-        if (rc)
+        /* the batch's answers in one commit (a run killed before it asks
+         * them again) */
+        if (rc || (rc = store_commit(st, err))) {
+            store_rollback(st);
             break;
+        }
         if (unreachable) {
             long long next;
             ss->unreachable = 1;
