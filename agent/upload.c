@@ -284,16 +284,23 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
 
 /* Ends the READY_FOR_EXPORT sub-stages all of whose files have an id in
  * their round: FINISHED (those with an error answer are PROCESS_ERROR
- * already). sub: that sub-stage only, 0: all. */
+ * already). sub: that sub-stage only (one search by id: a condition like
+ * "?2 = 0 OR id = ?2" would read every ready sub-stage), 0: all. */
+#define ALL_SENT                                                                                   \
+    " AND status = 'READY_FOR_EXPORT' AND NOT EXISTS (SELECT 1 FROM attachment a WHERE "           \
+    "a.substage_id = export_substage.id AND a.size > 0 AND NOT EXISTS (SELECT 1 FROM upload_log "  \
+    "l WHERE l.attachment_id = a.id AND l.round = export_substage.send_round AND l.request_id "    \
+    "IS NOT NULL))"
 static int finalize(up *u, long long sub, rdm_err *err)
 {
+    if (sub)
+        return exec_i(u, err,
+                      "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE id = "
+                      "?2" ALL_SENT,
+                      NULL, (long long)u->now, sub, 0, 0);
     return exec_i(u, err,
-                  "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE (?2 = 0 "
-                  "OR id = ?2) AND status = 'READY_FOR_EXPORT' AND NOT EXISTS (SELECT 1 FROM "
-                  "attachment a WHERE a.substage_id = export_substage.id AND a.size > 0 AND NOT "
-                  "EXISTS (SELECT 1 FROM upload_log l WHERE l.attachment_id = a.id AND l.round = "
-                  "export_substage.send_round AND l.request_id IS NOT NULL))",
-                  NULL, (long long)u->now, sub, 0, 0);
+                  "UPDATE export_substage SET status = 'FINISHED', ended_at = ?1 WHERE 1" ALL_SENT,
+                  NULL, (long long)u->now, 0, 0, 0);
 }
 
 /* Files of one entity sent under one intent commit, one after another. */
