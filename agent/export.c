@@ -797,11 +797,11 @@ static void *writer(void *arg)
     }
 }
 
-/* Makes a chunk's files durable under their names. */
-static rdm_rc commit_files(exp *x, slot *sl, rdm_err *err)
+/* Makes a chunk's files durable under their names (their folder's entries:
+ * settle(), once for all the chunks it commits). */
+static rdm_rc commit_files(slot *sl, rdm_err *err)
 {
     rdm_rc rc = RDM_OK;
-    int files = 0;
     for (int op = 1; op <= 3 && !rc; op++) {
         file_out *fo = &sl->files[op];
         if (!fo->f)
@@ -812,13 +812,6 @@ static rdm_rc commit_files(exp *x, slot *sl, rdm_err *err)
         fo->f = NULL;
         if (rc)
             fo->rel[0] = '\0'; /* plat_wcommit removed it */
-        files++;
-    }
-    if (!rc && files) {
-        char dir[4096];
-        rc = abs_path(x, x->dir_rel, dir, sizeof dir, err);
-        if (!rc)
-            rc = plat_fsync_dir(dir, err);
     }
     return rc;
 }
@@ -831,7 +824,7 @@ static void *syncer(void *arg)
         if (b->kind == BK_QUIT)
             return NULL;
         slot *sl = b->slot;
-        if (b->kind == BK_END && !sl->rc && (sl->rc = commit_files(x, sl, &sl->err)))
+        if (b->kind == BK_END && !sl->rc && (sl->rc = commit_files(sl, &sl->err)))
             drop_files(x, sl);
         plat_chan_put(x->done, sl);
     }
@@ -1151,6 +1144,15 @@ static rdm_rc settle(exp *x, rdm_rc fail, rdm_err *err)
             *err = sl->err;
             bad = sl;
         }
+    }
+    int files = 0;
+    for (int i = 0; i < x->nslot; i++)
+        for (int op = 1; op <= 3; op++)
+            files += x->slots[i].files[op].rel[0] != '\0';
+    if (!rc && files) { /* the files' names, durable before they are registered */
+        char dir[4096];
+        if (!(rc = abs_path(x, x->dir_rel, dir, sizeof dir, err)))
+            rc = plat_fsync_dir(dir, err);
     }
     for (int i = 0; i < x->nslot && !rc; i++)
         rc = register_chunk(x, &x->slots[i], err);
