@@ -652,7 +652,7 @@ static rdm_rc pend_flush(exp *x, rdm_err *err)
             sqlite3_bind_int64(s, 3 * j + 3, x->mark);
         }
         int r = sqlite3_step(s);
-        if (r != SQLITE_DONE && r != SQLITE_CONSTRAINT)
+        if (r != SQLITE_DONE && (r & 0xff) != SQLITE_CONSTRAINT)
             rc = store_fail(x->st, err, "recording exported records");
         sqlite3_reset(s);
         for (int j = 0; j < n && !rc; j++) {
