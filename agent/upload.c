@@ -25,7 +25,7 @@ typedef struct up {
 /* One file being sent. */
 struct pick {
     long long sub, att, round, log_id, size;
-    int op;
+    int op, sent;
     char entity[128], path[4096], sha[SHA256_HEX], relpath[1024];
     dm_upload d;
 };
@@ -627,8 +627,8 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
     long long budget = cfg_int(cfg, CFG_UPLOAD_QUEUE_MAX_SIZE);
     pick *p = calloc((size_t)max * PER_ENTITY, sizeof *p);
     dm_upload **dp = calloc((size_t)max, sizeof *dp);
-    int *cnt = calloc((size_t)max, sizeof *cnt);
-    long long first_log = 0; /* the first upload of this run */
+    int *cnt = calloc((size_t)max * 2, sizeof *cnt); /* and upto, after it */
+    long long first_log = 0;                         /* the first upload of this run */
     if (!p || !dp || !cnt) {
         free(p), free(dp), free(cnt);
         rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
@@ -706,20 +706,29 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
          * with its journal row as it comes (on_journal); the outcomes are
          * stored once the batch ends, and a run killed before that takes
          * the request ids from the journal (recover) */
-        int sent = 0, answered = 0, fin = 0;
+        int answered = 0, fin = 0, *upto = cnt + max; /* files to send, per entity */
+        for (int e = 0; e < ne; e++)
+            upto[e] = cnt[e];
         for (int r = 0; r < PER_ENTITY && !stop && !rc; r++) {
             int n = 0;
             for (int e = 0; e < ne; e++)
-                if (r < cnt[e])
+                if (r < upto[e]) {
+                    p[e * PER_ENTITY + r].sent = 1;
                     dp[n++] = &p[e * PER_ENTITY + r].d;
+                }
             if (!n)
                 break;
             if ((rc = dm_upload_files(u.dm, dp, n, err)))
                 break;
             plat_fault_point("upload: answered");
-            for (int i = 0; i < n; i++)
+            for (int i = 0; i < n; i++) {
                 stop |= stops(&u, dp[i]);
-            sent = r + 1;
+                /* a file not taken (refused, missing, altered) fails its
+                 * sub-stage: the entity's next files wait for the next
+                 * batch, which chooses again */
+                if (dp[i]->outcome != HTTP_OK)
+                    upto[((pick *)dp[i]->ud - p) / PER_ENTITY] = r + 1;
+            }
             progress_add(&pg, n);
         }
         if (rc)
@@ -727,29 +736,32 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
         u.now = time(NULL);
         if ((rc = store_begin(st, err)))
             break;
-        for (int r = 0; r < sent && !rc; r++)
+        for (int r = 0; r < PER_ENTITY && !rc; r++)
             for (int e = 0; e < ne && !rc; e++) {
                 pick *k = &p[e * PER_ENTITY + r];
-                if (r >= cnt[e])
-                    continue;
-                if (settle(&u, k, s, &first, err) < 0)
+                if (r < cnt[e] && k->sent && settle(&u, k, s, &first, err) < 0)
                     rc = RDM_ERR_STORE;
-                answered |= k->d.outcome == HTTP_OK || k->d.outcome == HTTP_STATUS;
+                answered |= r < cnt[e] && k->sent &&
+                            (k->d.outcome == HTTP_OK || k->d.outcome == HTTP_STATUS);
             }
-        for (int r = 0; r < sent && !rc; r++)
+        for (int r = 0; r < PER_ENTITY && !rc; r++)
             for (int e = 0; e < ne && !rc; e++) {
-                /* the sent sub-stages finished, in the same commit */
-                int f = r < cnt[e] ? finalize(&u, p[e * PER_ENTITY + r].sub, err) : 0;
+                /* the sent sub-stages finished, in the same commit; the
+                 * files not sent (the run stops, or their entity waits)
+                 * leave no intent behind */
+                pick *k = &p[e * PER_ENTITY + r];
+                int f = 0;
+                if (r < cnt[e] && k->sent)
+                    f = finalize(&u, k->sub, err);
+                else if (r < cnt[e])
+                    f = exec_i(&u, err, "DELETE FROM upload_log WHERE id = ?1", NULL, k->log_id, 0,
+                               0, 0) < 0
+                            ? -1
+                            : 0;
                 if (f < 0)
                     rc = RDM_ERR_STORE;
                 fin += f > 0 ? f : 0;
             }
-        /* the run stops: the later files were never sent, their intents go */
-        for (int e = 0; e < ne && !rc; e++)
-            for (int j = sent; j < cnt[e] && !rc; j++)
-                if (exec_i(&u, err, "DELETE FROM upload_log WHERE id = ?1", NULL,
-                           p[e * PER_ENTITY + j].log_id, 0, 0, 0) < 0)
-                    rc = RDM_ERR_STORE;
         if (rc || (rc = store_commit(st, err))) {
             store_rollback(st);
             break;

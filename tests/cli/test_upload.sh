@@ -121,6 +121,28 @@ ag "$D" resend "$sub" >/dev/null 2>&1; [ $? = 1 ] && ok || bad "resend of a FINI
 ag "$D" resend 999999 >/dev/null 2>&1; [ $? = 1 ] && ok || bad "resend of an unknown sub-stage accepted"
 emu_stop
 
+# ---- a refused file fails its sub-stage: no other file of that sub-stage
+# goes (its entity's next files wait for the next choice); here the
+# refused file is the CREATE file of a sub-stage that also has an UPDATE one
+emu --step-ms 0
+D=$T/400b; setup "$D" 'MAX_CONNECTIONS = 1'
+ag "$D" upload >/dev/null || bad "400b: first upload"
+mkdir -p "$T/r1b"; cp "$T/r1/team.csv" "$T/r1b/"
+awk -F';' 'NR > 1 && $1 <= 10 { sub(/^[0-9]+;Имя [0-9]+/, $1 ";Другое имя " $1) } { print }
+    END { for (i = 121; i <= 130; i++) printf "%d;Новый %d;;;;;1;\n", i, i }' "$T/r1/person.csv" >"$T/r1b/person.csv"
+ag "$D" import "$T/r1b" >/dev/null && ag "$D" collect >/dev/null && ag "$D" export >/dev/null || bad "400b: second export"
+sub=$(q "$D" "SELECT substage_id FROM attachment WHERE size > 0 AND substage_id NOT IN (SELECT substage_id FROM upload_log) GROUP BY substage_id HAVING count(*) > 1 ORDER BY substage_id LIMIT 1")
+first=$(q "$D" "SELECT min(substage_id) FROM attachment WHERE size > 0 AND substage_id NOT IN (SELECT substage_id FROM upload_log)")
+[ -n "$sub" ] && [ "$sub" = "$first" ] && ok || bad "400b: the first new sub-stage ($first) should have two files ($sub)"
+emu_stop
+emu --step-ms 0 --fail-first 1 --fail-code 400
+out=$(ag "$D" upload 2>&1); rc=$?
+[ $rc = 1 ] && [ "$(q "$D" "SELECT status FROM export_substage WHERE id = $sub")" = FAILED ] && ok || bad "400b: exit $rc, sub-stage $sub $(q "$D" "SELECT status FROM export_substage WHERE id = $sub"): $out"
+n=$(q "$D" "SELECT count(*) FROM upload_log WHERE substage_id = $sub")
+[ "$n" = 1 ] && ok || bad "400b: $n files of the FAILED sub-stage $sub were sent, want 1 (the refused one)"
+[ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'READY_FOR_EXPORT'")" = 0 ] && ok || bad "400b: the other sub-stages were not all sent"
+emu_stop
+
 # ---- a timeout: no answer within REQUEST_TIMEOUT, retried
 emu --step-ms 0 --delay-ms 4000 --delay-first 1
 D=$T/slow; setup "$D" 'MAX_CONNECTIONS = 1'
