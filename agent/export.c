@@ -1434,12 +1434,25 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
     rdm_rc rc;
     int r;
 
+    /* the live keys are compared with the state's as the state keeps them:
+     * a state table made before keys could be integers has TEXT affinity,
+     * and "pk NOT IN (SELECT ...)" would not turn an integer key into text */
+    sqlite3_stmt *ty = NULL;
+    int text = 0;
+    snprintf(sql, sizeof sql,
+             "SELECT type FROM pragma_table_info('rdm:ent:%s') WHERE name = 'pk' AND type = "
+             "'TEXT'",
+             e->key);
+    if ((rc = store_prepare(x->st, sql, &ty, err)))
+        return rc;
+    text = sqlite3_step(ty) == SQLITE_ROW;
+    sqlite3_finalize(ty);
     if ((rc = views(x, NULL, err)) ||
         (rc = store_execf(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
-        (rc = store_exec(x->st,
-                         "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk PRIMARY KEY) "
-                         "WITHOUT ROWID; DELETE FROM temp.\"rdm:live\"",
-                         err)))
+        (rc = store_execf(x->st, err,
+                          "DROP TABLE IF EXISTS temp.\"rdm:live\"; CREATE TEMP TABLE "
+                          "\"rdm:live\"(pk %sPRIMARY KEY) WITHOUT ROWID",
+                          text ? "TEXT " : "")))
         return rc;
     if ((rc = store_prepare(x->st, "INSERT OR IGNORE INTO temp.\"rdm:live\"(pk) VALUES (?)", &ins,
                             err)))

@@ -71,11 +71,19 @@ case "$f" in export/*/PERSON/*.create.rdm_person.csv) ok ;; *) bad "file layout:
 n=$(sqlite3 "$D/data/rdm-agent.db" "SELECT count(*) FROM export_substage WHERE status = 'READY_FOR_EXPORT' AND records = 0")
 [ "$n" = 0 ] && ok || bad "$n READY_FOR_EXPORT sub-stages without records"
 
+# a store made before keys could be integers keeps a joined entity's keys
+# as text (a TEXT column): the later rounds must find them there, and the
+# reconciliation must not take them for records that left the select
+cp -a "$D" "$T/old"
+sqlite3 "$T/old/data/rdm-agent.db" 'CREATE TABLE "rdm:old"(pk TEXT PRIMARY KEY, h INTEGER NOT NULL, sub INTEGER NOT NULL) WITHOUT ROWID; INSERT INTO "rdm:old" SELECT CAST(pk AS TEXT), h, sub FROM "rdm:ent:MEMBER"; DROP TABLE "rdm:ent:MEMBER"; ALTER TABLE "rdm:old" RENAME TO "rdm:ent:MEMBER"' || bad "old store"
 for r in r2 r3; do
-    ag "$D" import "$T/$r" >/dev/null && ag "$D" collect >/dev/null || bad "$r import/collect"
-    out=$(ag "$D" export) && ok || bad "$r export: $out"
-    check "$D" && ok || bad "$r check"
+    for d in "$D" "$T/old"; do
+        ag "$d" import "$T/$r" >/dev/null && ag "$d" collect >/dev/null || bad "$r import/collect ($d)"
+        out=$(ag "$d" export) && ok || bad "$r export ($d): $out"
+        check "$d" && ok || bad "$r check ($d)"
+    done
 done
+[ "$(sqlite3 "$T/old/data/rdm-agent.db" 'SELECT count(*) FROM "rdm:ent:MEMBER" WHERE typeof(pk) <> '"'text'")" = 0 ] && ok || bad "old store: integer keys in a TEXT state"
 out=$(ag "$D" export)
 echo "$out" | grep -q "0 sub-stage(s), 0 file(s)" && ok || bad "export after r3 again: $out"
 # a sub-stage never holds more than EXPORT_CHUNK_SIZE records, even when one
