@@ -163,7 +163,8 @@ typedef struct exp {
      * rows whose key is no longer exported get their DELETE again */
     int force;
     sqlite3_int64 rid;
-    int pk_int; /* the record key is the integer pk_i (key_kind) */
+    int pk_int;   /* the record key is the integer pk_i (key_kind) */
+    int int_keys; /* the state keeps such keys as integers (not a TEXT column) */
     long long pk_i;
     /* an add-first read's records waiting for their state rows (pend_add,
      * pend_flush): the records as queued for the writer, their text keys
@@ -295,13 +296,13 @@ static size_t int_text(sqlite3_int64 n, char *out);
  * integer as SQLite writes it (no '+', no leading zero, no "-0"): such a
  * key is kept as that integer, which the state's index stores and compares
  * faster than text; every other key is kept as its text. The two never
- * meet: an integer's text is never kept as text. (A state table made
- * before keys could be integers has TEXT affinity and turns the integer
- * back into the same text.) */
+ * meet: an integer's text is never kept as text. A state table made before
+ * keys could be integers (its pk a TEXT column) keeps every key as text
+ * (x->int_keys 0). */
 static void key_kind(exp *x)
 {
     char t[24];
-    x->pk_int = x->e->npk == 1 && text_int64(x->pk.p, x->pk.len, &x->pk_i) &&
+    x->pk_int = x->int_keys && x->e->npk == 1 && text_int64(x->pk.p, x->pk.len, &x->pk_i) &&
                 int_text(x->pk_i, t) == x->pk.len && memcmp(t, x->pk.p, x->pk.len) == 0;
 }
 
@@ -1434,25 +1435,12 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
     rdm_rc rc;
     int r;
 
-    /* the live keys are compared with the state's as the state keeps them:
-     * a state table made before keys could be integers has TEXT affinity,
-     * and "pk NOT IN (SELECT ...)" would not turn an integer key into text */
-    sqlite3_stmt *ty = NULL;
-    int text = 0;
-    snprintf(sql, sizeof sql,
-             "SELECT type FROM pragma_table_info('rdm:ent:%s') WHERE name = 'pk' AND type = "
-             "'TEXT'",
-             e->key);
-    if ((rc = store_prepare(x->st, sql, &ty, err)))
-        return rc;
-    text = sqlite3_step(ty) == SQLITE_ROW;
-    sqlite3_finalize(ty);
     if ((rc = views(x, NULL, err)) ||
         (rc = store_execf(x->rd, err, "UPDATE temp.\"rdm:win\" SET del = 0")) ||
-        (rc = store_execf(x->st, err,
-                          "DROP TABLE IF EXISTS temp.\"rdm:live\"; CREATE TEMP TABLE "
-                          "\"rdm:live\"(pk %sPRIMARY KEY) WITHOUT ROWID",
-                          text ? "TEXT " : "")))
+        (rc = store_exec(x->st,
+                         "CREATE TEMP TABLE IF NOT EXISTS \"rdm:live\"(pk PRIMARY KEY) "
+                         "WITHOUT ROWID; DELETE FROM temp.\"rdm:live\"",
+                         err)))
         return rc;
     if ((rc = store_prepare(x->st, "INSERT OR IGNORE INTO temp.\"rdm:live\"(pk) VALUES (?)", &ins,
                             err)))
@@ -1605,6 +1593,19 @@ static rdm_rc export_entity(exp *x, const prof_entity *e, rdm_err *err)
              x->byrow ? "" : " WITHOUT ROWID");
     if ((rc = store_exec(x->st, sql, err)))
         return rc;
+    /* a state table made before keys could be integers keeps text ones */
+    snprintf(sql, sizeof sql,
+             "SELECT 1 FROM pragma_table_info('rdm:%s:%s') WHERE name = 'pk' AND type = 'TEXT'",
+             tbl, e->key);
+    if ((rc = store_prepare(x->st, sql, &q, err)))
+        goto out;
+    int r = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (r != SQLITE_ROW && r != SQLITE_DONE) {
+        rc = store_fail(x->st, err, "reading the exported records' table");
+        goto out;
+    }
+    x->int_keys = r == SQLITE_DONE;
     const char *id = x->byrow ? "rid" : "pk";
     snprintf(sql, sizeof sql, "SELECT h, sub FROM main.\"rdm:%s:%s\" WHERE %s = ?", tbl, e->key,
              id);
