@@ -742,8 +742,9 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         rc = store_fail(x->rd, err, "selecting the entity's records");
     if (!rc)
         rc = pend_flush(x, err);
-    x->npend = 0;
+    x->npend = 0; /* what a failure left (pend_flush empties it) */
     x->pend.len = 0;
+    buf_reset(&x->pend_keys);
     x->out->fullscan_steps += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_FULLSCAN_STEP, 1);
     x->out->autoindex_rows += sqlite3_stmt_status(s, SQLITE_STMTSTATUS_AUTOINDEX, 1);
     sqlite3_reset(s);

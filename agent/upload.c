@@ -738,26 +738,25 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             break;
         for (int r = 0; r < PER_ENTITY && !rc; r++)
             for (int e = 0; e < ne && !rc; e++) {
+                /* each sent file's outcome, and its sub-stage finished once
+                 * all its files have an id, in the same commit; a file not
+                 * sent (the run stops, or its entity waits) leaves no
+                 * intent behind */
                 pick *k = &p[e * PER_ENTITY + r];
-                if (r < cnt[e] && k->sent && settle(&u, k, s, &first, err) < 0)
-                    rc = RDM_ERR_STORE;
-                answered |= r < cnt[e] && k->sent &&
-                            (k->d.outcome == HTTP_OK || k->d.outcome == HTTP_STATUS);
-            }
-        for (int r = 0; r < PER_ENTITY && !rc; r++)
-            for (int e = 0; e < ne && !rc; e++) {
-                /* the sent sub-stages finished, in the same commit; the
-                 * files not sent (the run stops, or their entity waits)
-                 * leave no intent behind */
-                pick *k = &p[e * PER_ENTITY + r];
-                int f = 0;
-                if (r < cnt[e] && k->sent)
-                    f = finalize(&u, k->sub, err);
-                else if (r < cnt[e])
+                int f;
+                if (r >= cnt[e])
+                    continue;
+                if (!k->sent)
                     f = exec_i(&u, err, "DELETE FROM upload_log WHERE id = ?1", NULL, k->log_id, 0,
                                0, 0) < 0
                             ? -1
                             : 0;
+                else if (settle(&u, k, s, &first, err) < 0)
+                    f = -1;
+                else {
+                    answered |= k->d.outcome == HTTP_OK || k->d.outcome == HTTP_STATUS;
+                    f = finalize(&u, k->sub, err);
+                }
                 if (f < 0)
                     rc = RDM_ERR_STORE;
                 fin += f > 0 ? f : 0;
