@@ -4,6 +4,7 @@
  * PRAGMA user_version and migrated by embedded SQL.
  *
  * Interface (prefix store_):
+ *   store_init()       process-wide SQLite settings, once at start
  *   store_open()       open (and create / migrate on request); refuses a
  *                      store written by a newer agent without touching it
  *   store_close()
@@ -34,6 +35,12 @@ enum {
 
 /* The store's application_id ("RDMA"), set on creation. */
 #define STORE_APP_ID 0x52444D41
+
+/* Process-wide SQLite settings (sqlite3_config): call once at program
+ * start, before any connection is opened and before threads start.
+ * RDM_ERR_STORE when SQLite was already initialised (the settings then do
+ * not apply). */
+rdm_rc store_init(rdm_err *err);
 
 /* Opens the store at path. Without STORE_CREATE a missing file is
  * RDM_ERR_NOT_FOUND. A file written by a newer agent (user_version above

@@ -401,8 +401,64 @@ static void test_cached_statements(void **st)
     store_close(s);
 }
 
+#ifdef __linux__
+#include <dirent.h>
+
+/* The temporary files SQLite holds open (it unlinks them at once; their
+ * names stay under /proc/self/fd). */
+static int temp_files_open(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char link[300], to[512];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = readlink(link, to, sizeof to - 1);
+        if (len > 0) {
+            to[len] = '\0';
+            n += strstr(to, "etilqs_") != NULL;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* store_init(): a statement that may undo itself journals the pages it
+ * changes; under 4 MiB that journal stays in memory (SQLite's own limit is
+ * 64 KiB, past which it writes a temporary file for the rest of the
+ * transaction). And it refuses once SQLite is in use. */
+static void test_statement_journal_in_memory(void **st)
+{
+    (void)st;
+    store *s;
+    rdm_err err;
+    assert_int_equal(store_open(path, STORE_CREATE | STORE_MIGRATE, 1000, &s, NULL, &err), RDM_OK);
+    assert_int_equal(store_exec(s,
+                                "CREATE TABLE big(x INTEGER PRIMARY KEY, y TEXT NOT NULL);"
+                                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+                                "WHERE i < 4000) INSERT INTO big SELECT i, printf('%0200d', i) "
+                                "FROM n",
+                                &err),
+                     RDM_OK);
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_exec(s, "CREATE TABLE small(x)", &err), RDM_OK);
+    /* NOT NULL may abort it: every one of big's ~200 pages is journaled */
+    assert_int_equal(store_exec(s, "UPDATE big SET y = y || 'z'", &err), RDM_OK);
+    assert_int_equal(temp_files_open(), 0);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    store_close(s);
+    assert_int_equal(store_init(&err), RDM_ERR_STORE);
+    assert_non_null(strstr(err.msg, "must come first"));
+}
+#endif
+
 int main(void)
 {
+    rdm_err err;
+    if (store_init(&err))
+        return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_fresh, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_keeps_data, setup, teardown),
@@ -415,6 +471,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migration_waits_for_writer, setup, teardown),
 #endif
         cmocka_unit_test_setup_teardown(test_cached_statements, setup, teardown),
+#ifdef __linux__
+        cmocka_unit_test_setup_teardown(test_statement_journal_in_memory, setup, teardown),
+#endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
