@@ -98,12 +98,18 @@ if grep " error: " "$T/run.err" | grep -v "THIS IS NOT INI\|new configuration" |
 else ok; fi
 
 # ---- stop in the middle of work: SIGTERM while a big export runs
-gen 1 3000 "$T/src/big"
+# (3,000 files: the signal comes once the first is written, with most of
+# the work still to do, whatever the machine's speed)
+gen 1 30000 "$T/src/big"
 D=$T/stop; setup "$D"
 ag "$D" import "$T/src/big" >/dev/null 2>&1 && ag "$D" collect >/dev/null 2>&1 || bad "stop: import/collect"
 sed -i 's/^EXPORT_CHUNK_SIZE = 40/EXPORT_CHUNK_SIZE = 10/' "$D/rdm-agent.ini"
 "$AGENT" --config "$D/rdm-agent.ini" export >"$T/stop.out" 2>"$T/stop.err" & XP=$!
-sleep 0.3; t0=$(date +%s%N); kill -TERM $XP; wait $XP; rc=$?
+for _ in $(seq 200); do
+    ls "$D"/data/export/*/*/*.csv >/dev/null 2>&1 && break
+    sleep 0.05
+done
+t0=$(date +%s%N); kill -TERM $XP; wait $XP; rc=$?
 ms=$((($(date +%s%N) - t0) / 1000000))
 [ $ms -lt 10000 ] && ok || bad "export took $ms ms to stop"
 [ $rc = 1 ] && grep -q "stopped on request" "$T/stop.err" && ok || bad "stopped export: exit $rc after $ms ms $(tail -2 "$T/stop.err")"
