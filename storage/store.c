@@ -269,11 +269,16 @@ rdm_rc store_init(rdm_err *err)
      * transaction then writes its pages there (a page and its 4-byte
      * number: two system calls). Export's batches of state rows run inside
      * transactions of 32 chunks: at 1,000,000 records that was 46,000 pages
-     * written to temporary files, 112,000 pwrite calls. Up to 4 MiB stays
-     * in memory now (a statement's own pages, freed when it ends); a larger
-     * one still goes to a file.
+     * written to temporary files, 112,000 pwrite calls. Up to 256 KiB
+     * stays in memory now (a statement's own pages, freed when it ends); a
+     * larger one still goes to a file. Not more: SQLite allocates the
+     * whole threshold as one block for each statement that journals a
+     * page, and with 4 MiB the ASan build's service took three times the
+     * CPU (tests/cli/test_net_faults.sh) and Windows would map and unmap
+     * the block for every such statement. At 1,000,000 records no
+     * statement of the export needs more (no temporary file is opened).
      */
-    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 4 << 20) != SQLITE_OK)
+    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 << 10) != SQLITE_OK)
         return rdm_fail(err, RDM_ERR_STORE,
                         "SQLite is already in use: its settings must come first");
     return RDM_OK;

@@ -426,7 +426,7 @@ static int temp_files_open(void)
 }
 
 /* store_init(): a statement that may undo itself journals the pages it
- * changes; under 4 MiB that journal stays in memory (SQLite's own limit is
+ * changes; under 256 KiB that journal stays in memory (SQLite's own limit is
  * 64 KiB, past which it writes a temporary file for the rest of the
  * transaction). And it refuses once SQLite is in use. */
 static void test_statement_journal_in_memory(void **st)
@@ -438,13 +438,14 @@ static void test_statement_journal_in_memory(void **st)
     assert_int_equal(store_exec(s,
                                 "CREATE TABLE big(x INTEGER PRIMARY KEY, y TEXT NOT NULL);"
                                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
-                                "WHERE i < 4000) INSERT INTO big SELECT i, printf('%0200d', i) "
+                                "WHERE i < 800) INSERT INTO big SELECT i, printf('%0200d', i) "
                                 "FROM n",
                                 &err),
                      RDM_OK);
     assert_int_equal(store_begin(s, &err), RDM_OK);
     assert_int_equal(store_exec(s, "CREATE TABLE small(x)", &err), RDM_OK);
-    /* NOT NULL may abort it: every one of big's ~200 pages is journaled */
+    /* NOT NULL may abort it: every one of big's ~42 pages (168 KiB) is
+     * journaled */
     assert_int_equal(store_exec(s, "UPDATE big SET y = y || 'z'", &err), RDM_OK);
     assert_int_equal(temp_files_open(), 0);
     assert_int_equal(store_commit(s, &err), RDM_OK);
