@@ -410,6 +410,32 @@ static void lower_copy(char *dst, size_t n, const char *src)
     dst[i] = 0;
 }
 
+/* When an upload's whole body left and no answer came, the datamart may
+ * still take it after the client gave up, and the protocol has no key to
+ * tell a late request from a new one. Were the entity's next file taken
+ * first, the late one would undo its changes; so nothing more goes until
+ * one more timeout has passed after such an attempt (a stop cuts the wait:
+ * the next run starts later still). */
+static void wait_unanswered(http_req **rs, int n)
+{
+    int64_t until = 0;
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        if (rs[i]->unanswered_until) {
+            k++;
+            if (rs[i]->unanswered_until > until)
+                until = rs[i]->unanswered_until;
+        }
+    int64_t now = plat_mono_ms();
+    if (until <= now)
+        return;
+    log_info("datamart: %d upload(s) went unanswered after the whole file left; the next files "
+             "wait %lld ms, so that a late one cannot overtake them",
+             k, (long long)(until - now));
+    while ((now = plat_mono_ms()) < until && !plat_stop_requested())
+        plat_sleep_ms(until - now < 200 ? (long)(until - now) : 200);
+}
+
 rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
 {
     rdm_rc rc = RDM_OK;
@@ -460,6 +486,7 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
     }
     if ((rc = perform(c, b.rs, n, err)))
         goto out;
+    wait_unanswered(b.rs, n);
     for (int i = 0; i < n; i++) {
         http_req *r = b.rs[i];
         u[i]->outcome = r->outcome;

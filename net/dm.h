@@ -76,7 +76,10 @@ void dm_free(dm_client *c);
  * does; in proxy mode gets a token first and, on a 401, a new token and one
  * more try. A 2xx whose text is empty or not an id is HTTP_STATUS. When the
  * datamart turns out unreachable, the uploads not yet started end HTTP_NET
- * untried. Returns RDM_OK unless the client broke; see each outcome. */
+ * untried. When an upload's whole body left and no answer came, returns
+ * only once one more timeout has passed (the datamart may still take it:
+ * the caller's next file must not overtake it). Returns RDM_OK unless the
+ * client broke; see each outcome. */
 rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err);
 
 /* Asks the status of each request: known = 1 and code when the answer

@@ -462,6 +462,8 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         if (res == CURLE_OPERATION_TIMEDOUT || r->stalled_)
             snprintf(r->error, sizeof r->error, "no answer within %ld s (timeout)", c->o.timeout_s);
         retry = 1;
+        if (r->file && status == 0 && r->sent_ == r->file_size)
+            r->unanswered_until = plat_mono_ms() + (int64_t)c->o.timeout_s * 1000;
     }
     if (c->journal) {
         char sha[SHA256_HEX] = "";
@@ -525,6 +527,7 @@ rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm
         reqs[i]->state_ = ST_QUEUED;
         reqs[i]->next_at_ = 0;
         reqs[i]->attempts = 0;
+        reqs[i]->unanswered_until = 0;
         reqs[i]->outcome = HTTP_OK;
         reqs[i]->run_ = NULL;
         reqs[i]->fp_ = NULL;

@@ -93,6 +93,11 @@ struct http_req {
     char error[512];    /* why, when outcome != HTTP_OK */
     long retry_after_s; /* from the last answer, -1 when none */
     int attempts;
+    /* plat_mono_ms() until which the server may still act on an attempt
+     * whose whole file body left and which ended with no answer (a timeout,
+     * a connection lost while waiting): its end plus one more timeout.
+     * 0 when no attempt was like that */
+    int64_t unanswered_until;
     /* private */
     struct http_run *run_;
     long long sent_;

@@ -3,6 +3,7 @@
 # journal over real HTTP on loopback against rdm-datamart-emulator, one
 # branch per scenario: success; 5xx then success; 400 not retried then
 # resend; a connection dropped mid-body; 429 with Retry-After; a timeout;
+# a request taken late not overtaking the next file;
 # offline then back online (nothing FAILED, backoff, no retry before it is
 # due); FLC error -> PROCESS_ERROR -> resend -> success; proxy API token
 # expiry (one re-authentication, no secret stored); the byte budget; a file
@@ -149,6 +150,22 @@ D=$T/slow; setup "$D" 'MAX_CONNECTIONS = 1'
 out=$(ag "$D" upload) && ok || bad "timeout then success: $out"
 q "$D" "SELECT error FROM journal WHERE id = 1" | grep -q "timeout" && ok || bad "timeout not journaled: $(q "$D" "SELECT error FROM journal WHERE id = 1")"
 [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED'")" = 0 ] && ok || bad "timeout: not all FINISHED"
+emu_stop
+
+# ---- a late request may not overtake: the datamart takes the first file
+# 4.5 s after it came, long after the agent gave up (3 s) and sent it again;
+# the entity's next files (the last of them changes persons 1-10 again)
+# wait one more timeout, so the late copy lands before them, not after
+rm -f "$T/emu.state"
+emu --step-ms 0 --delay-ms 4500 --delay-first 1
+D=$T/late; setup "$D" 'MAX_CONNECTIONS = 1'
+ag "$D" import "$T/r1b" >/dev/null && ag "$D" collect >/dev/null && ag "$D" export >/dev/null || bad "late: second export"
+out=$(RDM_UPLOADER_CLIENT_REQUEST_TIMEOUT=3 ag "$D" -v upload 2>"$T/late.err") && ok || bad "late: upload: $out $(tail -3 "$T/late.err")"
+sleep 2 # past the emulator's hold, were the agent not to wait
+grep -q "answering in 4500 ms" "$T/emu.log" && ok || bad "late: the emulator held nothing"
+grep -q "went unanswered after the whole file left" "$T/late.err" && ok || bad "late: no wait logged: $(cat "$T/late.err")"
+python3 "$SRC/tests/tools/replay_emulator.py" "$T/emu.state" "$T/saved" person id "$T/r1b/person.csv" T name >"$T/late.out" 2>&1 &&
+    ok || bad "late: the datamart holds stale records: $(head -3 "$T/late.out") $(tail -1 "$T/late.out")"
 emu_stop
 
 # ---- offline, then back: nothing FAILED, noticed once, no retry before due
