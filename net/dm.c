@@ -414,8 +414,8 @@ static void lower_copy(char *dst, size_t n, const char *src)
  * still take it after the client gave up, and the protocol has no key to
  * tell a late request from a new one. Were the entity's next file taken
  * first, the late one would undo its changes; so nothing more goes until
- * one more timeout has passed after such an attempt (a stop cuts the wait:
- * the next run starts later still). */
+ * one more timeout has passed after such an attempt. A stop cuts the wait
+ * short; a datamart that holds a request past two timeouts is not covered. */
 static void wait_unanswered(http_req **rs, int n)
 {
     int64_t until = 0;
