@@ -269,16 +269,24 @@ rdm_rc store_init(rdm_err *err)
      * transaction then writes its pages there (a page and its 4-byte
      * number: two system calls). Export's batches of state rows run inside
      * transactions of 32 chunks: at 1,000,000 records that was 46,000 pages
-     * written to temporary files, 112,000 pwrite calls. Up to 256 KiB
-     * stays in memory now (a statement's own pages, freed when it ends); a
-     * larger one still goes to a file. Not more: SQLite allocates the
+     * written to temporary files, 112,000 pwrite calls. Up to
+     * STORE_STMTJRNL_SPILL (120 KiB) stays in memory now (a statement's own
+     * pages, freed when it ends); a larger one still goes to a file. Not
+     * much more: SQLite allocates the
      * whole threshold as one block for each statement that journals a
      * page, and with 4 MiB the ASan build's service took three times the
      * CPU (tests/cli/test_net_faults.sh) and Windows would map and unmap
-     * the block for every such statement. At 1,000,000 records no
-     * statement of the export needs more (no temporary file is opened).
+     * the block for every such statement.
+     *
+     * And not 128 KiB or more: when the journal outgrows the threshold,
+     * SQLite copies it to the file in writes of the threshold's size, and
+     * its unix VFS writes at most 0x1ffff bytes a call (os_unix.c,
+     * seekAndWriteFd(): nBuf &= 0x1ffff). A larger write ends short, which
+     * SQLite reports as SQLITE_FULL: with 256 KiB, every statement journal
+     * past 256 KiB failed as "the disk is full" (export of a region's
+     * SCHEDULE with a smaller page cache did; tests/unit/test_store.c).
      */
-    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, 256 << 10) != SQLITE_OK)
+    if (sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STORE_STMTJRNL_SPILL) != SQLITE_OK)
         return rdm_fail(err, RDM_ERR_STORE,
                         "SQLite is already in use: its settings must come first");
     return RDM_OK;

@@ -36,6 +36,10 @@ enum {
 /* The store's application_id ("RDMA"), set on creation. */
 #define STORE_APP_ID 0x52444D41
 
+/* Bytes of a statement journal kept in memory before SQLite moves it to a
+ * temporary file (store_init()); under 128 KiB, see store.c. */
+#define STORE_STMTJRNL_SPILL (120 << 10)
+
 /* Process-wide SQLite settings (sqlite3_config): call once at program
  * start, before any connection is opened and before threads start.
  * RDM_ERR_STORE when SQLite was already initialised (the settings then do
