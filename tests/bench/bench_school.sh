@@ -17,7 +17,7 @@
 set -euo pipefail
 N=${1:-100000}
 HERE=$(cd "$(dirname "$0")" && pwd)
-B=${2:-$HERE/../../build/release}
+B=$(cd "${2:-$HERE/../../build/release}" && pwd)
 AGENT=$B/rdm-agent EMU=$B/rdm-datamart-emulator
 PROF=$HERE/../../conf/profiles/school-example.json
 W=$(mktemp -d /tmp/rdm-bench-XXXXXX)
