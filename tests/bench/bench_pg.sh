@@ -2,7 +2,7 @@
 # bench_pg.sh [ROWS] [AGENT] - collect from PostgreSQL against psql \copy:
 # a throwaway cluster (tests/pg/pg.sh) holds a table of ROWS address-like
 # rows (17 columns, Cyrillic text); in one run, `rdm-agent collect` of it as
-# a snapshot model (streamed with COPY, change detection, sub-stages,
+# a snapshot model (a cursor, 5,000 rows a FETCH, change detection, sub-stages,
 # durable commits), a second collect of the unchanged table, and `psql
 # \copy (the same query) TO` a file (the ceiling for extraction). Prints
 # rows/s, the ratio (issue 9's goal: >= 0.8) and peak RSS. Not a test.
