@@ -272,11 +272,10 @@ rdm_rc store_init(rdm_err *err)
      * written to temporary files, 112,000 pwrite calls. Up to
      * STORE_STMTJRNL_SPILL (120 KiB) stays in memory now (a statement's own
      * pages, freed when it ends); a larger one still goes to a file. Not
-     * much more: SQLite allocates the
-     * whole threshold as one block for each statement that journals a
-     * page, and with 4 MiB the ASan build's service took three times the
-     * CPU (tests/cli/test_net_faults.sh) and Windows would map and unmap
-     * the block for every such statement.
+     * much more: SQLite allocates the whole threshold as one block for each
+     * statement that journals a page, and with 4 MiB the ASan build's
+     * service took three times the CPU (tests/cli/test_net_faults.sh) and
+     * Windows would map and unmap the block for every such statement.
      *
      * And not 128 KiB or more: when the journal outgrows the threshold,
      * SQLite copies it to the file in writes of the threshold's size, and
