@@ -621,6 +621,30 @@ long long plat_free_space(const char *path)
 #endif
 }
 
+const char *plat_sqlite_temp_dir(char *buf, size_t n)
+{
+#ifdef _WIN32
+    DWORD k = GetTempPathA((DWORD)n, buf);
+    if (k == 0 || k >= n)
+        snprintf(buf, n, "%s", "the folder in TMP or TEMP");
+    return "TMP";
+#else
+    /* os_unix.c, unixTempFileDir() */
+    const char *dirs[] = {
+        getenv("SQLITE_TMPDIR"), getenv("TMPDIR"), "/var/tmp", "/usr/tmp", "/tmp", "."};
+    snprintf(buf, n, "%s", ".");
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        struct stat st;
+        if (dirs[i] && stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode) &&
+            access(dirs[i], W_OK | X_OK) == 0) {
+            snprintf(buf, n, "%s", dirs[i]);
+            break;
+        }
+    }
+    return "SQLITE_TMPDIR";
+#endif
+}
+
 long long plat_file_size_limit(void)
 {
 #ifdef _WIN32

@@ -25,6 +25,7 @@
  *   plat_fsync_dir()      make a directory's entries durable
  *   plat_remove()         delete a file (missing is not an error)
  *   plat_free_space()     bytes free for this user on a path's file system
+ *   plat_sqlite_temp_dir() where SQLite puts its temporary files
  *   plat_file_size_limit() the largest file this process may write
  *   plat_init()           process set-up (write errors instead of signals)
  *   plat_fault_point()    test hook: kill this process at the Nth point
@@ -154,6 +155,14 @@ int plat_rmdir(const char *path);
 
 /* Bytes available to this user on the file system holding path, or -1. */
 long long plat_free_space(const char *path);
+
+/* Writes into buf the folder SQLite's own VFS puts temporary files in
+ * (statement journals that outgrow memory, large sorts), found the way it
+ * does: on POSIX the first writable folder of $SQLITE_TMPDIR, $TMPDIR,
+ * /var/tmp, /usr/tmp, /tmp and "."; on Windows GetTempPath() (TMP, TEMP,
+ * the user's profile). Returns the environment variable that moves it
+ * (SQLITE_TMPDIR; TMP on Windows). */
+const char *plat_sqlite_temp_dir(char *buf, size_t n);
 
 /* The largest file this process may write (RLIMIT_FSIZE), or -1 when
  * there is no such limit (always on Windows). */

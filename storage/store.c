@@ -46,9 +46,23 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what)
                         "store is busy: another process kept %s locked for more than %d ms "
                         "(%s); try again, or see `rdm-agent status`",
                         st->path, st->busy_ms, what);
-    if (code == SQLITE_FULL)
+    if (code == SQLITE_FULL) {
+        /* the store's disk, or the one SQLite keeps temporary files on */
+        char dir[4096], tmp[4096];
+        long long freeb = -1;
+        if (plat_dirname(st->path, dir, sizeof dir) == 0)
+            freeb = plat_free_space(dir);
+        if (freeb < (1 << 20))
+            return rdm_fail(err, RDM_ERR_DISK_FULL,
+                            "%s: the disk holding %s is full; free space and rerun", what,
+                            st->path);
+        const char *var = plat_sqlite_temp_dir(tmp, sizeof tmp);
         return rdm_fail(err, RDM_ERR_DISK_FULL,
-                        "%s: the disk holding %s is full; free space and rerun", what, st->path);
+                        "%s: no room for SQLite's temporary files in %s (the disk holding %s "
+                        "has %lld MiB free): that disk is full; free space there, or point %s "
+                        "to a folder on a disk with room, and rerun",
+                        what, tmp, st->path, freeb >> 20, var);
+    }
     int ext = sqlite3_extended_errcode(st->db);
     if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_TRUNCATE) {
         /* SQLite keeps no errno here: look at the disk and the limits */
