@@ -38,6 +38,13 @@ int store_latest_version(void)
     return schema_latest();
 }
 
+/* Bytes free on the disk holding the store, or -1. */
+static long long store_free(const store *st)
+{
+    char dir[4096];
+    return plat_dirname(st->path, dir, sizeof dir) == 0 ? plat_free_space(dir) : -1;
+}
+
 rdm_rc store_fail(store *st, rdm_err *err, const char *what)
 {
     int code = sqlite3_errcode(st->db) & 0xff;
@@ -48,10 +55,8 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what)
                         st->path, st->busy_ms, what);
     if (code == SQLITE_FULL) {
         /* the store's disk, or the one SQLite keeps temporary files on */
-        char dir[4096], tmp[4096];
-        long long freeb = -1;
-        if (plat_dirname(st->path, dir, sizeof dir) == 0)
-            freeb = plat_free_space(dir);
+        char tmp[4096];
+        long long freeb = store_free(st);
         if (freeb < (1 << 20))
             return rdm_fail(err, RDM_ERR_DISK_FULL,
                             "%s: the disk holding %s is full; free space and rerun", what,
@@ -66,10 +71,7 @@ rdm_rc store_fail(store *st, rdm_err *err, const char *what)
     int ext = sqlite3_extended_errcode(st->db);
     if (ext == SQLITE_IOERR_WRITE || ext == SQLITE_IOERR_TRUNCATE) {
         /* SQLite keeps no errno here: look at the disk and the limits */
-        char dir[4096];
-        long long freeb = -1, lim = plat_file_size_limit();
-        if (plat_dirname(st->path, dir, sizeof dir) == 0)
-            freeb = plat_free_space(dir);
+        long long freeb = store_free(st), lim = plat_file_size_limit();
         if (freeb >= 0 && freeb < (1 << 20))
             return rdm_fail(err, RDM_ERR_DISK_FULL,
                             "%s: the disk holding %s is full (%lld bytes free); free space and "
