@@ -139,6 +139,7 @@ struct import_sink {
     long long src;
     stg_lander *lander;
     int decimal_comma;
+    int from_db; /* rows of a database query, not of a file: for messages */
     int header_done;
     int ncsv;               /* columns in the file */
     int map[MAX_COLS];      /* file column -> model column, -1 = ignored */
@@ -220,6 +221,11 @@ rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_er
 static rdm_rc bad_row(file_ctx *c, long line, const char *field, const char *why, int n,
                       const char *const *vals, const size_t *lens, rdm_err *err)
 {
+    if (!c->o->skip_bad_rows && c->from_db)
+        return rdm_fail(err, RDM_ERR_PARSE,
+                        "%s, row %ld%s%s: %s; nothing of this pull was kept (fix the row in the "
+                        "database, or the model's query, and collect again)",
+                        c->path, line, field ? ": column " : "", field ? field : "", why);
     if (!c->o->skip_bad_rows)
         return rdm_fail(err, RDM_ERR_PARSE,
                         "%s:%ld%s%s: %s; nothing of this file was imported (fix the row, or "
@@ -346,6 +352,7 @@ rdm_rc import_sink_open(store *st, const profile *p, const prof_model *m, const 
     c->p = p;
     c->o = o;
     c->decimal_comma = decimal_comma;
+    c->from_db = strcmp(kind, "postgres") == 0;
     if (!(c->name_copy = malloc(strlen(name) + 1))) {
         import_sink_free(c);
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");

@@ -29,11 +29,6 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
 #include <cJSON.h>
 #include <libpq-fe.h>
 
-#define FETCH_ROWS 5000 /* rows per round trip */
-#define STR_(x)    #x
-#define STR(x)     STR_(x)
-#define FETCH_SQL  "FETCH FORWARD " STR(FETCH_ROWS) " FROM rdm_cur"
-
 /* The change-log entries of one table ($1 schema, $2 name) from a time ($3,
  * microseconds) less the overlap ($4, seconds). */
 #define AUDIT_WINDOW                                                                               \
@@ -75,7 +70,7 @@ static rdm_rc pg_fail(pull *pl, rdm_err *err, const char *step)
                     pl->m->name, pl->what, step, (int)n, msg);
 }
 
-/* Runs a statement that returns no rows (BEGIN, CLOSE, ...). */
+/* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */
 static rdm_rc pg_cmd(pull *pl, const char *sql, rdm_err *err)
 {
     PGresult *r = PQexec(pl->conn, sql);
@@ -130,91 +125,137 @@ static rdm_rc bind_params(const char *q, rdm_buf *out)
     return rc;
 }
 
-/* Streams the rows of query (with nparams text parameters) through a
- * cursor into sink; the result's columns are matched to the model's by
- * name; op_col (or NULL) names the column holding the operation. */
+/* Sends sql (with nparams text parameters) in single-row mode: its rows
+ * then come one PGresult each, through pg_row(), so memory holds one row
+ * at a time however large the result. */
+static rdm_rc pg_send(pull *pl, const char *sql, int nparams, const char *const *params,
+                      const char *step, rdm_err *err)
+{
+    if (!PQsendQueryParams(pl->conn, sql, nparams, NULL, params, NULL, NULL, 0) ||
+        !PQsetSingleRowMode(pl->conn))
+        return pg_fail(pl, err, step);
+    return RDM_OK;
+}
+
+/* The next result of pg_send()'s query, in *r (the caller's, to PQclear):
+ * 1 with a row; 0 with the query's end (no row, the columns still
+ * described), the connection ready for the next command; -1 on failure,
+ * with err filled (*r NULL) and the connection ready too. */
+static int pg_row(pull *pl, PGresult **r, const char *step, rdm_err *err)
+{
+    *r = PQgetResult(pl->conn);
+    ExecStatusType t = PQresultStatus(*r);
+    if (t == PGRES_SINGLE_TUPLE)
+        return 1;
+    if (t != PGRES_TUPLES_OK) {
+        pg_fail(pl, err, step);
+        PQclear(*r);
+        *r = NULL;
+    }
+    /* the end, or the server's error: no more results follow */
+    for (PGresult *x; (x = PQgetResult(pl->conn));)
+        PQclear(x);
+    return *r ? 0 : -1;
+}
+
+/* Leaves a query whose rows are not all read: asks the server to cancel
+ * it, then drops what was already on the way, so that the connection is
+ * ready for ROLLBACK without reading the rest of a large result. */
+static void pg_abandon(pull *pl)
+{
+    char why[256];
+    PGcancel *c = PQgetCancel(pl->conn);
+    if (c) {
+        PQcancel(c, why, (int)sizeof why); /* if it cannot, the rows are read and dropped */
+        PQfreeCancel(c);
+    }
+    for (PGresult *x; (x = PQgetResult(pl->conn));)
+        PQclear(x);
+}
+
+/* Matches the result's columns to the model's by name into map (-1: not
+ * returned) and finds op_col (or NULL), the operation, in *opi. */
+static rdm_rc map_columns(pull *pl, const PGresult *r, const char *op_col, int *map, int *opi,
+                          rdm_err *err)
+{
+    const prof_model *m = pl->m;
+    int nf = PQnfields(r);
+    *opi = -1;
+    for (int i = 0; i < m->ncols; i++)
+        map[i] = -1;
+    for (int j = 0; j < nf; j++) {
+        const char *name = PQfname(r, j);
+        if (op_col && strcmp(name, op_col) == 0) {
+            *opi = j;
+            continue;
+        }
+        for (int i = 0; i < m->ncols; i++)
+            if (strcmp(m->cols[i].name, name) == 0)
+                map[i] = j;
+    }
+    for (int k = 0; k < m->nkey; k++)
+        if (map[m->key[k]] < 0)
+            return rdm_fail(err, RDM_ERR_CONFIG,
+                            "model %s, PostgreSQL %s: the query returns no column '%s' (a key of "
+                            "the model); name it with AS",
+                            m->name, pl->what, m->cols[m->key[k]].name);
+    if (op_col && *opi < 0)
+        return rdm_fail(err, RDM_ERR_CONFIG,
+                        "model %s, PostgreSQL incremental: the query returns no column '%s' (the "
+                        "operation)",
+                        m->name, op_col);
+    return RDM_OK;
+}
+
+/* Streams the rows of query (with nparams text parameters) into sink, one
+ * at a time (single-row mode); the result's columns are matched to the
+ * model's by name; op_col (or NULL) names the column holding the
+ * operation. */
 static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const *params,
                      const char *op_col, import_sink *sink, long long *rows, rdm_err *err)
 {
     const prof_model *m = pl->m;
     rdm_buf sql;
     rdm_rc rc;
-    int map[MAX_COLS], opi = -1;
+    int map[MAX_COLS], opi = -1, got = 0;
     const char *hdr[MAX_COLS], *vals[MAX_COLS];
     size_t lens[MAX_COLS];
     long line = 0;
+    PGresult *r = NULL;
 
     buf_init(&sql, 16u << 20);
-    if (buf_adds(&sql, "DECLARE rdm_cur NO SCROLL CURSOR FOR ") || bind_params(query, &sql))
+    if (bind_params(query, &sql))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    PGresult *r = PQexecParams(pl->conn, sql.p, nparams, NULL, params, NULL, NULL, 0);
+    rc = pg_send(pl, sql.p, nparams, params, "the query", err);
     buf_free(&sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = pg_fail(pl, err, "the query");
-        PQclear(r);
+    if (rc)
         return rc;
-    }
-    PQclear(r);
     for (int i = 0; i < m->ncols; i++)
         hdr[i] = m->cols[i].csv_header;
-    if ((rc = import_sink_header(sink, m->ncols, hdr, err)))
-        return rc;
-    for (;;) {
-        r = PQexec(pl->conn, FETCH_SQL);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = pg_fail(pl, err, "fetching rows");
-            PQclear(r);
-            return rc;
-        }
-        int n = PQntuples(r), nf = PQnfields(r);
-        if (line == 0) { /* first batch: map the columns by name */
-            for (int i = 0; i < m->ncols; i++)
-                map[i] = -1;
-            for (int j = 0; j < nf; j++) {
-                const char *name = PQfname(r, j);
-                if (op_col && strcmp(name, op_col) == 0) {
-                    opi = j;
-                    continue;
-                }
-                for (int i = 0; i < m->ncols; i++)
-                    if (strcmp(m->cols[i].name, name) == 0)
-                        map[i] = j;
-            }
-            for (int k = 0; k < m->nkey; k++)
-                if (map[m->key[k]] < 0) {
-                    PQclear(r);
-                    return rdm_fail(err, RDM_ERR_CONFIG,
-                                    "model %s, PostgreSQL %s: the query returns no column '%s' "
-                                    "(a key of the model); name it with AS",
-                                    m->name, pl->what, m->cols[m->key[k]].name);
-                }
-            if (op_col && opi < 0) {
-                PQclear(r);
-                return rdm_fail(err, RDM_ERR_CONFIG,
-                                "model %s, PostgreSQL incremental: the query returns no column "
-                                "'%s' (the operation)",
-                                m->name, op_col);
-            }
-        }
-        for (int t = 0; t < n && !rc; t++) {
+    rc = import_sink_header(sink, m->ncols, hdr, err);
+    while (!rc && (got = pg_row(pl, &r, line ? "reading the rows" : "the query", err)) >= 0) {
+        if (line == 0) /* the first row, or the end of an empty result */
+            rc = map_columns(pl, r, op_col, map, &opi, err);
+        if (!rc && got) {
             int op = 0;
             for (int i = 0; i < m->ncols; i++) {
                 int j = map[i];
-                vals[i] = j < 0 || PQgetisnull(r, t, j) ? NULL : PQgetvalue(r, t, j);
-                lens[i] = vals[i] ? (size_t)PQgetlength(r, t, j) : 0;
+                vals[i] = j < 0 || PQgetisnull(r, 0, j) ? NULL : PQgetvalue(r, 0, j);
+                lens[i] = vals[i] ? (size_t)PQgetlength(r, 0, j) : 0;
             }
-            if (opi >= 0 && !PQgetisnull(r, t, opi) && strcmp(PQgetvalue(r, t, opi), "3") == 0)
+            if (opi >= 0 && !PQgetisnull(r, 0, opi) && strcmp(PQgetvalue(r, 0, opi), "3") == 0)
                 op = 3;
             rc = import_sink_row(sink, ++line, op, m->ncols, vals, lens, err);
         }
         PQclear(r);
-        if (rc)
+        if (!got) {
+            *rows = line;
             return rc;
-        if (n < FETCH_ROWS)
-            break;
+        }
     }
-    *rows = line;
-    return pg_cmd(pl, "CLOSE rdm_cur", err);
+    if (rc) /* stopped before the end: the rest is not wanted */
+        pg_abandon(pl);
+    return rc ? rc : RDM_ERR_IO; /* pg_row() filled err */
 }
 
 static rdm_rc save_pos(store *st, const char *model, const char *col, long long v, rdm_err *err)
@@ -395,42 +436,28 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     /* the log is read by (time, id) from the position less the overlap:
      * a transaction that began earlier but committed after the last read
      * shows up there; entries applied before are skipped by id */
-    PGresult *r = PQexecParams(
-        pl->conn,
-        "DECLARE rdm_cur NO SCROLL CURSOR FOR SELECT l.id, (extract(epoch from l.time) * "
-        "1000000)::int8, l.operation, hstore_to_json(l.data)::text, "
-        "hstore_to_json(l.changes)::text" AUDIT_WINDOW " ORDER BY l.time, l.id",
-        4, NULL, params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-        rc = pg_fail(pl, err, "reading the change log");
-        PQclear(r);
+    if ((rc = pg_send(pl,
+                      "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8, l.operation, "
+                      "hstore_to_json(l.data)::text, hstore_to_json(l.changes)::text" AUDIT_WINDOW
+                      " ORDER BY l.time, l.id",
+                      4, params, "reading the change log", err)))
         goto out;
-    }
-    PQclear(r);
-    for (int more = 1; more && !rc;) {
-        r = PQexec(pl->conn, FETCH_SQL);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = pg_fail(pl, err, "fetching the change log");
-            PQclear(r);
-            break;
-        }
-        int n = PQntuples(r);
-        more = n == FETCH_ROWS;
-        for (int t = 0; t < n && !rc; t++) {
-            long long id = atoll(PQgetvalue(r, t, 0)), us = atoll(PQgetvalue(r, t, 1));
-            int op = atoi(PQgetvalue(r, t, 2));
-            sqlite3_bind_text(seen, 1, m->name, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(seen, 2, id);
-            int was = sqlite3_step(seen) == SQLITE_ROW;
-            sqlite3_reset(seen);
-            if (was)
-                continue;
+    PGresult *r = NULL;
+    int got = 0;
+    while (!rc && (got = pg_row(pl, &r, "reading the change log", err)) > 0) {
+        long long id = atoll(PQgetvalue(r, 0, 0)), us = atoll(PQgetvalue(r, 0, 1));
+        int op = atoi(PQgetvalue(r, 0, 2));
+        sqlite3_bind_text(seen, 1, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(seen, 2, id);
+        int was = sqlite3_step(seen) == SQLITE_ROW;
+        sqlite3_reset(seen);
+        if (!was) {
             const char *vals[MAX_COLS] = {0};
             size_t lens[MAX_COLS] = {0};
-            cJSON *data = PQgetisnull(r, t, 3) ? NULL : cJSON_Parse(PQgetvalue(r, t, 3));
-            cJSON *chg = PQgetisnull(r, t, 4) ? NULL : cJSON_Parse(PQgetvalue(r, t, 4));
-            /* CREATE and DELETE: the row in data; UPDATE: the old row in data,
-             * the new values of what changed in changes */
+            cJSON *data = PQgetisnull(r, 0, 3) ? NULL : cJSON_Parse(PQgetvalue(r, 0, 3));
+            cJSON *chg = PQgetisnull(r, 0, 4) ? NULL : cJSON_Parse(PQgetvalue(r, 0, 4));
+            /* CREATE and DELETE: the row in data; UPDATE: the old row in
+             * data, the new values of what changed in changes */
             json_values(m, data, vals, lens);
             if (op == 2)
                 json_values(m, chg, vals, lens);
@@ -453,8 +480,12 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
         }
         PQclear(r);
     }
-    if (!rc)
-        rc = pg_cmd(pl, "CLOSE rdm_cur", err);
+    if (rc) /* stopped before the end of the log */
+        pg_abandon(pl);
+    else if (got < 0)
+        rc = RDM_ERR_IO; /* pg_row() filled err */
+    else
+        PQclear(r); /* the end */
     if (!rc && newest > 0)
         rc = save_pos(pl->st, m->name, "log_time_us", newest, err);
     if (!rc) {

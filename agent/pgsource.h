@@ -1,7 +1,7 @@
 /*
  * pgsource.h - pulling models from the product's PostgreSQL database into
- * landed sources (then collected like dumps). Rows stream through a
- * server-side cursor in batches: memory does not grow with the table.
+ * landed sources (then collected like dumps). Rows stream one at a time
+ * (libpq's single-row mode): memory does not grow with the table.
  *
  * Modes (the profile's "postgres" source):
  *   snapshot     the query returns the whole model; absent keys are deletions

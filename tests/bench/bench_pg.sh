@@ -2,10 +2,11 @@
 # bench_pg.sh [ROWS] [AGENT] - collect from PostgreSQL against psql \copy:
 # a throwaway cluster (tests/pg/pg.sh) holds a table of ROWS address-like
 # rows (17 columns, Cyrillic text); in one run, `rdm-agent collect` of it as
-# a snapshot model (a cursor, 5,000 rows a FETCH, change detection, sub-stages,
-# durable commits), a second collect of the unchanged table, and `psql
-# \copy (the same query) TO` a file (the ceiling for extraction). Prints
-# rows/s, the ratio (issue 9's goal: >= 0.8) and peak RSS. Not a test.
+# a snapshot model (the rows one at a time in libpq's single-row mode,
+# change detection, sub-stages, durable commits), a second collect of the
+# unchanged table, and `psql \copy (the same query) TO` a file (the ceiling
+# for extraction). Prints rows/s, the ratio (issue 9's goal: >= 0.8) and
+# peak RSS. Not a test.
 # Needs postgresql-15, GNU time.
 set -euo pipefail
 ROWS=${1:-1000000}

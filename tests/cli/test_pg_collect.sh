@@ -3,7 +3,8 @@
 # (a throwaway cluster on 127.0.0.1): snapshot, incremental with bound
 # :since/:until, and the product's audit log (two rows of one transaction, a
 # late commit caught by the overlap window, nothing applied twice), a lost
-# connection that fails the stage and is retried. Prints "N passed, N failed".
+# connection that fails the stage and is retried, a pull broken off
+# part-way by the server or by a bad row. Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
 T=$(mktemp -d /tmp/rdm-pgc-XXXXXX)
@@ -106,6 +107,40 @@ psql -qX -c "ALTER TABLE school.pupil DISABLE TRIGGER audit_log; UPDATE school.p
 A collect >"$T/out" 2>&1 || { bad "collect (snapshot due)"; cat "$T/out"; }
 eq "the snapshot ran again" "$(snaps)" "$((s0 + 1))"
 eq "and repaired what the log missed" "$(sqlite3 "$DB" "SELECT name FROM \"rdm:stg:pupil_log\" WHERE id = 3")" "Вера (вне журнала)"
+
+# a pull that stops part-way: 20,000 rows, one at a time; the server fails
+# at row 15,000, then the agent refuses row 15,000 itself; either way the
+# stage fails naming the row, nothing of the pull is kept, and the fixed
+# table is then collected whole
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "big table"
+CREATE TABLE school.big(id int PRIMARY KEY, v text);
+INSERT INTO school.big SELECT i, i::text FROM generate_series(1, 20000) i;
+CREATE VIEW school.big_v AS SELECT id, (100 / (id - 15000))::text AS v FROM school.big;
+SQL
+cat >"$T/big.json" <<'EOF'
+{"profile": "big", "description": "test_pg_collect.sh: a pull that stops part-way",
+ "models": [{"name": "big", "key": ["id"],
+  "columns": [{"name": "id", "type": "int"}, {"name": "v", "type": "int"}],
+  "postgres": {"mode": "snapshot", "query": "SELECT id, v FROM school.big_v ORDER BY id"}}]}
+EOF
+mkdir -p "$T/big"
+sed -e "s|^PROFILE = .*|PROFILE = $T/big.json|" -e "s|^\[agent\]|[agent]\nDATA_DIR = $T/big/data|" "$T/rdm-agent.ini" >"$T/big/rdm-agent.ini"
+B() { "$AGENT" --config "$T/big/rdm-agent.ini" "$@"; }
+BDB="$T/big/data/rdm-agent.db"
+B init >/dev/null || bad "init (big)"
+kept() { # registered sources / staged tables / land files
+    echo "$(sqlite3 "$BDB" "SELECT (SELECT count(*) FROM import_source) || '/' || (SELECT count(*) FROM sqlite_master WHERE name = 'rdm:stg:big')")/$(find "$T/big/data" -path '*land*' -type f | wc -l)"
+}
+B collect >"$T/out" 2>&1 && bad "collect through a server error succeeded"
+grep -q "model big, PostgreSQL snapshot: reading the rows failed: ERROR:  division by zero" "$T/out" && ok || { bad "server error mid-stream"; cat "$T/out"; }
+eq "nothing kept of a pull the server broke off" "$(kept)" "0/0/0"
+psql -qX -c "CREATE OR REPLACE VIEW school.big_v AS SELECT id, v FROM school.big; UPDATE school.big SET v = 'x' WHERE id = 15000" >/dev/null || bad "bad value"
+B collect >"$T/out" 2>&1 && bad "collect of a bad value succeeded"
+grep -q "postgres:big:snapshot, row 15000: column v: 'x' is not an integer; nothing of this pull was kept" "$T/out" && ok || { bad "the bad row is not named"; cat "$T/out"; }
+eq "nothing kept of a pull the agent broke off" "$(kept)" "0/0/0"
+psql -qX -c "UPDATE school.big SET v = '15000' WHERE id = 15000" >/dev/null || bad "fix"
+B collect >"$T/out" 2>&1 || { bad "collect of the fixed table"; cat "$T/out"; }
+eq "the fixed table, whole" "$(sqlite3 "$BDB" "SELECT count(*) || '/' || sum(v) FROM \"rdm:stg:big\"")" "20000/200010000"
 
 echo "pg_collect: $pass passed, $fail failed"
 [ "$fail" = 0 ]
