@@ -26,9 +26,6 @@
 #include <sys/resource.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #endif
 
 rdm_rc plat_read_file(const char *path, size_t max, char **out, size_t *len, rdm_err *err)
@@ -662,20 +659,6 @@ void plat_init(void)
 #ifndef _WIN32
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
-#endif
-#ifdef __GLIBC__
-    /* libpq builds each FETCH result of 5,000 rows in a few MiB and frees
-     * it whole. With glibc's defaults that memory went back to the kernel
-     * after each result and the next one faulted it in again: a collect
-     * of 1,000,000 unchanged PostgreSQL rows took 79,000 page faults and
-     * spent a fifth of its time in them (perf). Up to 8 MiB free at the
-     * top of a heap is kept now: 11,000 faults, a fifth less CPU time.
-     * RDM_MALLOC_DEFAULT=1 keeps glibc's defaults (to compare). */
-    const char *e = getenv("RDM_MALLOC_DEFAULT");
-    if (!e || !*e) {
-        mallopt(M_MMAP_THRESHOLD, 8 << 20);
-        mallopt(M_TRIM_THRESHOLD, 8 << 20);
-    }
 #endif
 }
 
