@@ -137,25 +137,12 @@ static rdm_rc pg_send(pull *pl, const char *sql, int nparams, const char *const 
     return RDM_OK;
 }
 
-/* The next result of pg_send()'s query, in *r (the caller's, to PQclear):
- * 1 with a row; 0 with the query's end (no row, the columns still
- * described), the connection ready for the next command; -1 on failure,
- * with err filled (*r NULL) and the connection ready too. */
-static int pg_row(pull *pl, PGresult **r, const char *step, rdm_err *err)
+/* Reads and drops what is left of the query's results: the connection is
+ * then ready for the next command. */
+static void pg_drain(pull *pl)
 {
-    *r = PQgetResult(pl->conn);
-    ExecStatusType t = PQresultStatus(*r);
-    if (t == PGRES_SINGLE_TUPLE)
-        return 1;
-    if (t != PGRES_TUPLES_OK) {
-        pg_fail(pl, err, step);
-        PQclear(*r);
-        *r = NULL;
-    }
-    /* the end, or the server's error: no more results follow */
     for (PGresult *x; (x = PQgetResult(pl->conn));)
         PQclear(x);
-    return *r ? 0 : -1;
 }
 
 /* Leaves a query whose rows are not all read: asks the server to cancel
@@ -169,8 +156,50 @@ static void pg_abandon(pull *pl)
         PQcancel(c, why, (int)sizeof why); /* if it cannot, the rows are read and dropped */
         PQfreeCancel(c);
     }
-    for (PGresult *x; (x = PQgetResult(pl->conn));)
-        PQclear(x);
+    pg_drain(pl);
+}
+
+/* The next result of pg_send()'s query, after `rows` rows, in *r (the
+ * caller's, to PQclear): *more 1 with a row, 0 with the query's end (no
+ * row, the columns still described). Waits on the socket a quarter of a
+ * second at a time, so that a stop is seen while the server works; a stop
+ * cancels the query (RDM_ERR_STOPPED). On any failure *r is NULL; the
+ * connection is always left ready for the next command. */
+static rdm_rc pg_row(pull *pl, PGresult **r, int *more, long rows, const char *step, rdm_err *err)
+{
+    *r = NULL;
+    *more = 0;
+    for (;;) {
+        if (plat_stop_requested()) {
+            pg_abandon(pl);
+            return rdm_fail(err, RDM_ERR_STOPPED,
+                            "model %s, PostgreSQL %s: stopped on request after %ld row(s); "
+                            "nothing of this pull was kept, the next collect pulls it again",
+                            pl->m->name, pl->what, rows);
+        }
+        if (!PQisBusy(pl->conn))
+            break;
+        int w = plat_sock_wait(PQsocket(pl->conn), 250);
+        if ((w > 0 && !PQconsumeInput(pl->conn)) || w < 0) {
+            rdm_rc rc = pg_fail(pl, err, step); /* the connection is lost */
+            pg_drain(pl);
+            return rc;
+        }
+    }
+    *r = PQgetResult(pl->conn);
+    ExecStatusType t = PQresultStatus(*r);
+    if (t == PGRES_SINGLE_TUPLE) {
+        *more = 1;
+        return RDM_OK;
+    }
+    rdm_rc rc = RDM_OK;
+    if (t != PGRES_TUPLES_OK) {
+        rc = pg_fail(pl, err, step);
+        PQclear(*r);
+        *r = NULL;
+    }
+    pg_drain(pl); /* the end, or the server's error: nothing more follows */
+    return rc;
 }
 
 /* Matches the result's columns to the model's by name into map (-1: not
@@ -217,7 +246,7 @@ static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const
     const prof_model *m = pl->m;
     rdm_buf sql;
     rdm_rc rc;
-    int map[MAX_COLS], opi = -1, got = 0;
+    int map[MAX_COLS], opi = -1, more = 1;
     const char *hdr[MAX_COLS], *vals[MAX_COLS];
     size_t lens[MAX_COLS];
     long line = 0;
@@ -232,11 +261,16 @@ static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const
         return rc;
     for (int i = 0; i < m->ncols; i++)
         hdr[i] = m->cols[i].csv_header;
-    rc = import_sink_header(sink, m->ncols, hdr, err);
-    while (!rc && (got = pg_row(pl, &r, line ? "reading the rows" : "the query", err)) >= 0) {
+    if ((rc = import_sink_header(sink, m->ncols, hdr, err))) {
+        pg_abandon(pl);
+        return rc;
+    }
+    while (more) {
+        if ((rc = pg_row(pl, &r, &more, line, line ? "reading the rows" : "the query", err)))
+            return rc;
         if (line == 0) /* the first row, or the end of an empty result */
             rc = map_columns(pl, r, op_col, map, &opi, err);
-        if (!rc && got) {
+        if (!rc && more) {
             int op = 0;
             for (int i = 0; i < m->ncols; i++) {
                 int j = map[i];
@@ -248,14 +282,14 @@ static rdm_rc stream(pull *pl, const char *query, int nparams, const char *const
             rc = import_sink_row(sink, ++line, op, m->ncols, vals, lens, err);
         }
         PQclear(r);
-        if (!got) {
-            *rows = line;
+        if (rc) {
+            if (more) /* stopped before the end: the rest is not wanted */
+                pg_abandon(pl);
             return rc;
         }
     }
-    if (rc) /* stopped before the end: the rest is not wanted */
-        pg_abandon(pl);
-    return rc ? rc : RDM_ERR_IO; /* pg_row() filled err */
+    *rows = line;
+    return RDM_OK;
 }
 
 static rdm_rc save_pos(store *st, const char *model, const char *col, long long v, rdm_err *err)
@@ -443,8 +477,11 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
                       4, params, "reading the change log", err)))
         goto out;
     PGresult *r = NULL;
-    int got = 0;
-    while (!rc && (got = pg_row(pl, &r, "reading the change log", err)) > 0) {
+    for (int more = 1; more && !rc;) {
+        if ((rc = pg_row(pl, &r, &more, line, "reading the change log", err)) || !more) {
+            PQclear(r);
+            break;
+        }
         long long id = atoll(PQgetvalue(r, 0, 0)), us = atoll(PQgetvalue(r, 0, 1));
         int op = atoi(PQgetvalue(r, 0, 2));
         sqlite3_bind_text(seen, 1, m->name, -1, SQLITE_STATIC);
@@ -479,13 +516,9 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
                 newest = us;
         }
         PQclear(r);
+        if (rc) /* stopped before the end of the log */
+            pg_abandon(pl);
     }
-    if (rc) /* stopped before the end of the log */
-        pg_abandon(pl);
-    else if (got < 0)
-        rc = RDM_ERR_IO; /* pg_row() filled err */
-    else
-        PQclear(r); /* the end */
     if (!rc && newest > 0)
         rc = save_pos(pl->st, m->name, "log_time_us", newest, err);
     if (!rc) {

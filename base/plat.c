@@ -18,6 +18,7 @@
 #endif
 #include <direct.h>
 #include <io.h>
+#include <winsock2.h> /* before windows.h */
 #include <windows.h>
 #else
 #include <dirent.h>
@@ -841,6 +842,19 @@ void plat_wait_ms(long long ms)
     else
         Sleep((DWORD)ms);
 }
+
+int plat_sock_wait(long long sock, int ms)
+{
+    /* a stop wakes no select(): it is seen when the time has passed */
+    fd_set rs;
+    struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
+    if (sock < 0)
+        return -1;
+    FD_ZERO(&rs);
+    FD_SET((SOCKET)sock, &rs);
+    int n = select(0, &rs, NULL, NULL, &tv);
+    return n == SOCKET_ERROR ? -1 : n > 0;
+}
 #else
 #include <poll.h>
 static int wake_pipe[2] = {-1, -1};
@@ -898,6 +912,25 @@ void plat_wait_ms(long long ms)
         while (read(wake_pipe[0], buf, sizeof buf) > 0)
             ;
     }
+}
+
+int plat_sock_wait(long long sock, int ms)
+{
+    /* the wake pipe too: a stop ends the wait at once (emptied here, or a
+     * re-read asked would wake every wait after it; the flags say what
+     * was asked) */
+    struct pollfd p[2] = {{(int)sock, POLLIN, 0}, {wake_pipe[0], POLLIN, 0}};
+    if (sock < 0)
+        return -1;
+    int n = poll(p, wake_pipe[0] >= 0 ? 2 : 1, ms);
+    if (n < 0)
+        return errno == EINTR ? 0 : -1;
+    if (wake_pipe[0] >= 0 && (p[1].revents & POLLIN)) {
+        char buf[64];
+        while (read(wake_pipe[0], buf, sizeof buf) > 0)
+            ;
+    }
+    return (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
 }
 #endif
 

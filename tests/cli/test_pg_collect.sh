@@ -4,7 +4,8 @@
 # :since/:until, and the product's audit log (two rows of one transaction, a
 # late commit caught by the overlap window, nothing applied twice), a lost
 # connection that fails the stage and is retried, a pull broken off
-# part-way by the server or by a bad row. Prints "N passed, N failed".
+# part-way by the server or by a bad row, a stop during a slow query.
+# Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
 T=$(mktemp -d /tmp/rdm-pgc-XXXXXX)
@@ -141,6 +142,35 @@ eq "nothing kept of a pull the agent broke off" "$(kept)" "0/0/0"
 psql -qX -c "UPDATE school.big SET v = '15000' WHERE id = 15000" >/dev/null || bad "fix"
 B collect >"$T/out" 2>&1 || { bad "collect of the fixed table"; cat "$T/out"; }
 eq "the fixed table, whole" "$(sqlite3 "$BDB" "SELECT count(*) || '/' || sum(v) FROM \"rdm:stg:big\"")" "20000/200010000"
+
+# a stop while the server works on a slow query (a minute before its first
+# row): the agent ends within seconds, cancels the query on the server and
+# keeps nothing; the next run pulls the model whole
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "slow view"
+CREATE FUNCTION school.slow(i int) RETURNS int LANGUAGE plpgsql AS $$
+BEGIN IF i = 15000 THEN PERFORM pg_sleep(60); END IF; RETURN i; END $$;
+CREATE OR REPLACE VIEW school.big_v AS SELECT school.slow(id) AS id, v FROM school.big;
+SQL
+sleeping() { psql -qXAt -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"; }
+srcs=$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")
+"$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
+cpid=$!
+for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+eq "the server runs the slow query" "$(sleeping)" 1
+t0=$(date +%s)
+kill -TERM "$cpid"
+wait "$cpid"
+eq "a stop mid-pull exits 1" "$?" 1
+took=$(($(date +%s) - t0))
+[ "$took" -le 20 ] && ok || bad "the stop took $took s (the query sleeps 60 s)"
+grep -q "model big, PostgreSQL snapshot: stopped on request after 0 row(s); nothing of this pull was kept" "$T/out" && ok || { bad "no stop message"; cat "$T/out"; }
+for _ in $(seq 50); do [ "$(sleeping)" = 0 ] && break; sleep 0.1; done
+eq "the query was cancelled on the server" "$(sleeping)" 0
+eq "nothing kept of the stopped pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
+eq "its stage is FAILED" "$(sqlite3 "$BDB" "SELECT status FROM collect_stage ORDER BY id DESC LIMIT 1")" FAILED
+psql -qX -c "CREATE OR REPLACE VIEW school.big_v AS SELECT id, v FROM school.big" >/dev/null || bad "fast view"
+B collect >"$T/out" 2>&1 || { bad "collect after the stop"; cat "$T/out"; }
+eq "after the stop, the whole model" "$(sqlite3 "$BDB" "SELECT count(*) || '/' || sum(v) FROM \"rdm:stg:big\"")" "20000/200010000"
 
 echo "pg_collect: $pass passed, $fail failed"
 [ "$fail" = 0 ]
