@@ -168,8 +168,11 @@ void land_writer_abort(land_writer *w)
 
 /* ---- reader ---- */
 
+#define LAND_READ_BUF (1u << 18)
+
 struct land_reader {
     FILE *f;
+    char *vbuf; /* f's buffer: glibc sizes its own by the block (4 KiB) */
     char *path;
     int ncols;
     long long off;
@@ -201,7 +204,8 @@ rdm_rc land_reader_open(const char *path, int ncols, land_reader **out, rdm_err 
         land_reader_close(r);
         return rc;
     }
-    setvbuf(r->f, NULL, _IOFBF, 1u << 18);
+    if ((r->vbuf = malloc(LAND_READ_BUF)))
+        setvbuf(r->f, r->vbuf, _IOFBF, LAND_READ_BUF);
     if (fread(h, 1, sizeof h, r->f) != sizeof h || memcmp(h, MAGIC, sizeof MAGIC) != 0 ||
         get32(h + 8) != (uint32_t)ncols) {
         rdm_rc rc = damaged(r, "not a land file of this model", err);
@@ -257,6 +261,7 @@ void land_reader_close(land_reader *r)
         return;
     if (r->f)
         fclose(r->f);
+    free(r->vbuf); /* after fclose: f used it until then */
     free(r->p);
     free(r->path);
     free(r);
