@@ -4,7 +4,8 @@
 # :since/:until, and the product's audit log (two rows of one transaction, a
 # late commit caught by the overlap window, nothing applied twice), a lost
 # connection that fails the stage and is retried, a pull broken off
-# part-way by the server or by a bad row, a stop during a slow query.
+# part-way by the server or by a bad row, a stop during a slow query, a
+# session ended by the server during one.
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
@@ -168,6 +169,19 @@ for _ in $(seq 50); do [ "$(sleeping)" = 0 ] && break; sleep 0.1; done
 eq "the query was cancelled on the server" "$(sleeping)" 0
 eq "nothing kept of the stopped pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
 eq "its stage is FAILED" "$(sqlite3 "$BDB" "SELECT status FROM collect_stage ORDER BY id DESC LIMIT 1")" FAILED
+# the server ends the session while the query runs: the stage fails with
+# the server's words at once, and nothing is kept
+"$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
+cpid=$!
+for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+t0=$(date +%s)
+psql -qX -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null || bad "terminate"
+wait "$cpid"
+eq "a session ended mid-pull exits 1" "$?" 1
+took=$(($(date +%s) - t0))
+[ "$took" -le 20 ] && ok || bad "the lost session took $took s to notice"
+grep -q "model big, PostgreSQL snapshot: the query failed: FATAL:  terminating connection due to administrator command" "$T/out" && ok || { bad "no message for the lost session"; cat "$T/out"; }
+eq "nothing kept of the lost pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
 psql -qX -c "CREATE OR REPLACE VIEW school.big_v AS SELECT id, v FROM school.big" >/dev/null || bad "fast view"
 B collect >"$T/out" 2>&1 || { bad "collect after the stop"; cat "$T/out"; }
 eq "after the stop, the whole model" "$(sqlite3 "$BDB" "SELECT count(*) || '/' || sum(v) FROM \"rdm:stg:big\"")" "20000/200010000"
