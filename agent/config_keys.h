@@ -133,7 +133,8 @@
     X(DELIMITER, "source", "DELIMITER", CFGT_ENUM, ";", 0, 0, 0,                                   \
       ";|,: разделитель полей CSV-выгрузок")                                                       \
     X(DSN, "source", "DSN", CFGT_STR, "", 0, 0, CFG_MASK_DSN,                                      \
-      "Строка подключения libpq; пусто = переменные окружения PG*")                                \
+      "Строка подключения libpq; пусто = переменные окружения PG*; по умолчанию "                  \
+      "connect_timeout=30 и keepalives_idle=60 (строка их переопределяет)")                        \
     X(FULL_SNAPSHOT_DAYS, "source", "FULL_SNAPSHOT_DAYS", CFGT_INT, "7", 0, 3650, 0,               \
       "Раз в столько дней модель с журналом изменений сверяется полным снимком (0 = никогда)")     \
     X(AUDIT_OVERLAP_SECONDS, "source", "AUDIT_OVERLAP_SECONDS", CFGT_INT, "300", 0, 86400, 0,      \

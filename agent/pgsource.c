@@ -583,6 +583,46 @@ done:
     return rc;
 }
 
+/* Connects with [source] DSN over defaults it may override: a server that
+ * does not answer gets 30 s, and a connection that goes silent without a
+ * reset (a cut cable, a dropped VPN) is given up after about two minutes
+ * of TCP keepalives, not the system's two hours. Logs (debug) where it
+ * connected and the keepalive in use, never the password. The caller
+ * checks PQstatus() and PQfinish()es. */
+static PGconn *pg_connect(const char *dsn)
+{
+    /* in order: the DSN, expanded in place of dbname, overrides what
+     * comes before it */
+    static const char *const kw[] = {"connect_timeout",
+                                     "keepalives",
+                                     "keepalives_idle",
+                                     "keepalives_interval",
+                                     "keepalives_count",
+                                     "dbname",
+                                     NULL};
+    const char *const val[] = {"30", "1", "60", "10", "6", dsn, NULL};
+    PGconn *c = PQconnectdbParams(kw, val, 1);
+    if (PQstatus(c) == CONNECTION_OK) {
+        const char *idle = "?", *count = "?", *intv = "?";
+        PQconninfoOption *o = PQconninfo(c);
+        for (PQconninfoOption *i = o; i && i->keyword; i++) {
+            if (!i->val)
+                continue;
+            if (strcmp(i->keyword, "keepalives_idle") == 0)
+                idle = i->val;
+            else if (strcmp(i->keyword, "keepalives_interval") == 0)
+                intv = i->val;
+            else if (strcmp(i->keyword, "keepalives_count") == 0)
+                count = i->val;
+        }
+        log_debug("PostgreSQL: connected to %s port %s, database %s; keepalives after %s s, "
+                  "every %s s, %s unanswered end the connection",
+                  PQhost(c), PQport(c), PQdb(c), idle, intv, count);
+        PQconninfoFree(o);
+    }
+    return c;
+}
+
 rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stats *stats,
                   const char **failed_model, rdm_err *err)
 {
@@ -590,7 +630,7 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
     rdm_rc rc = RDM_OK;
     *failed_model = NULL;
     memset(stats, 0, sizeof *stats);
-    pl.conn = PQconnectdb(cfg_str(cfg, CFG_DSN));
+    pl.conn = pg_connect(cfg_str(cfg, CFG_DSN));
     if (PQstatus(pl.conn) != CONNECTION_OK) {
         const char *msg = PQerrorMessage(pl.conn);
         size_t n = strlen(msg);

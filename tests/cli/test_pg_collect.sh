@@ -5,14 +5,17 @@
 # late commit caught by the overlap window, nothing applied twice), a lost
 # connection that fails the stage and is retried, a pull broken off
 # part-way by the server or by a bad row, a stop during a slow query, a
-# session ended by the server during one.
+# session ended by the server during one, a network gone silent during one
+# (iptables, as root).
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
 T=$(mktemp -d /tmp/rdm-pgc-XXXXXX)
 chmod 755 "$T"
 PG="$T/pg"
-cleanup() { bash "$SRC/tests/pg/pg.sh" stop "$PG" >/dev/null 2>&1; rm -rf "$T"; }
+CUT=""                 # the iptables rules of the silent cut, while in place
+uncut() { [ -n "$CUT" ] && for d in dport sport; do iptables -D INPUT -i lo -p tcp --$d "$CUT" -j DROP 2>/dev/null; done; CUT=""; }
+cleanup() { uncut; bash "$SRC/tests/pg/pg.sh" stop "$PG" >/dev/null 2>&1; rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -182,6 +185,41 @@ took=$(($(date +%s) - t0))
 [ "$took" -le 20 ] && ok || bad "the lost session took $took s to notice"
 grep -q "model big, PostgreSQL snapshot: the query failed: FATAL:  terminating connection due to administrator command" "$T/out" && ok || { bad "no message for the lost session"; cat "$T/out"; }
 eq "nothing kept of the lost pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
+# the connection's defaults: keepalives after 60 s of silence unless the
+# DSN says otherwise (logged at debug level, without the password)
+sed -i 's/^LOG_LEVEL = .*/LOG_LEVEL = debug/' "$T/big/rdm-agent.ini"
+"$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
+cpid=$!
+for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+kill -TERM "$cpid"; wait "$cpid"
+grep -q "PostgreSQL: connected to 127.0.0.1 port $PGPORT, database $PGDATABASE; keepalives after 60 s, every 10 s, 6 unanswered end the connection" "$T/out" && ok || { bad "the keepalive defaults"; cat "$T/out"; }
+# a network that goes silent during the pull (every packet to and from the
+# server dropped, no reset): with keepalives after 1 s (the DSN overrides
+# the default) the pull fails within seconds, not when the query ends, and
+# keeps nothing. Needs root for iptables (CI runs as root).
+if [ "$(id -u)" = 0 ]; then
+    cp "$T/big/rdm-agent.ini" "$T/big/cut.ini"
+    sed -i "s/^DSN = .*/DSN = $RDM_TEST_DSN keepalives_idle=1 keepalives_interval=1 keepalives_count=3/" "$T/big/cut.ini"
+    "$AGENT" --config "$T/big/cut.ini" collect >"$T/out" 2>&1 &
+    cpid=$!
+    for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+    CUT=$PGPORT
+    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
+    t0=$(date +%s)
+    wait "$cpid"
+    rc=$?
+    took=$(($(date +%s) - t0))
+    uncut
+    eq "a silent network mid-pull exits 1" "$rc" 1
+    [ "$took" -le 30 ] && ok || bad "the silent network took $took s to notice (the query sleeps 60 s)"
+    echo "a silent network noticed in $took s"
+    grep -q "keepalives after 1 s, every 1 s, 3 unanswered" "$T/out" && ok || bad "the DSN's keepalives were not used"
+    grep -q "model big, PostgreSQL snapshot: the query failed: .*timed out" "$T/out" && ok || { bad "no message for the silent network"; cat "$T/out"; }
+    eq "nothing kept of the cut pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
+else
+    echo "SKIP: a silent network mid-pull (iptables needs root)"
+fi
+psql -qX -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
 psql -qX -c "CREATE OR REPLACE VIEW school.big_v AS SELECT id, v FROM school.big" >/dev/null || bad "fast view"
 B collect >"$T/out" 2>&1 || { bad "collect after the stop"; cat "$T/out"; }
 eq "after the stop, the whole model" "$(sqlite3 "$BDB" "SELECT count(*) || '/' || sum(v) FROM \"rdm:stg:big\"")" "20000/200010000"
