@@ -4,6 +4,7 @@
 #include "../base/plat.h"
 #include "import.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,7 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
 
 typedef struct pull {
     PGconn *conn;
+    int lost; /* the connection cannot be used again: no ROLLBACK is sent */
     store *st;
     const profile *p;
     const rdm_config *cfg;
@@ -145,18 +147,70 @@ static void pg_drain(pull *pl)
         PQclear(x);
 }
 
+/* A cancel request on a thread of its own: PQcancel() connects to the
+ * server, and over a network gone silent it held its caller for 134 s
+ * (measured; libpq 15 gives it no timeout). refs: the caller's and the
+ * thread's; whoever lets go last frees it. */
+typedef struct cancel_job {
+    PGcancel *c;
+    atomic_int done, refs;
+} cancel_job;
+
+static void cancel_unref(cancel_job *j)
+{
+    if (atomic_fetch_sub(&j->refs, 1) == 1) {
+        PQfreeCancel(j->c);
+        free(j);
+    }
+}
+
+static void *cancel_run(void *arg)
+{
+    cancel_job *j = arg;
+    char why[256];
+    PQcancel(j->c, why, (int)sizeof why);
+    atomic_store(&j->done, 1);
+    cancel_unref(j);
+    return NULL;
+}
+
+/* Asks the server to cancel the running query: 1 when the request went
+ * through within 2 s, 0 when it did not (a silent network; then the
+ * request goes on alone, and ends with the process at the latest). */
+static int pg_cancel(pull *pl)
+{
+    cancel_job *j = calloc(1, sizeof *j);
+    plat_thread *t = NULL;
+    int ok = 0;
+    if (!j || !(j->c = PQgetCancel(pl->conn))) {
+        free(j);
+        return 0;
+    }
+    atomic_init(&j->done, 0);
+    atomic_init(&j->refs, 2);
+    if (plat_thread_start(&t, cancel_run, j, NULL)) {
+        PQfreeCancel(j->c);
+        free(j);
+        return 0;
+    }
+    plat_thread_detach(t);
+    for (int i = 0; i < 200 && !(ok = atomic_load(&j->done)); i++)
+        plat_sleep_ms(10);
+    cancel_unref(j);
+    return ok;
+}
+
 /* Leaves a query whose rows are not all read: asks the server to cancel
  * it, then drops what was already on the way, so that the connection is
- * ready for ROLLBACK without reading the rest of a large result. */
+ * ready for ROLLBACK without reading the rest of a large result. When the
+ * request does not get through, the connection is given up instead (its
+ * transaction ends when it is closed): waiting on it could take minutes. */
 static void pg_abandon(pull *pl)
 {
-    char why[256];
-    PGcancel *c = PQgetCancel(pl->conn);
-    if (c) {
-        PQcancel(c, why, (int)sizeof why); /* if it cannot, the rows are read and dropped */
-        PQfreeCancel(c);
-    }
-    pg_drain(pl);
+    if (pg_cancel(pl))
+        pg_drain(pl);
+    else
+        pl->lost = 1;
 }
 
 /* The next result of pg_send()'s query, after `rows` rows, in *r (the
@@ -182,7 +236,7 @@ static rdm_rc pg_row(pull *pl, PGresult **r, int *more, long rows, const char *s
         int w = plat_sock_wait(PQsocket(pl->conn), 250);
         if ((w > 0 && !PQconsumeInput(pl->conn)) || w < 0) {
             rdm_rc rc = pg_fail(pl, err, step); /* the connection is lost */
-            pg_drain(pl);
+            pl->lost = 1;
             return rc;
         }
     }
@@ -349,8 +403,8 @@ static rdm_rc finish(pull *pl, import_sink *sink, rdm_rc rc, pgsrc_stats *stats,
     if (!rc)
         rc = store_commit(pl->st, err);
     if (rc) {
-        PGresult *r = PQexec(pl->conn, "ROLLBACK");
-        PQclear(r);
+        if (!pl->lost)
+            PQclear(PQexec(pl->conn, "ROLLBACK"));
         store_rollback(pl->st);
     } else {
         stats->pulls++;

@@ -719,6 +719,14 @@ void plat_thread_join(plat_thread *t)
     free(t);
 }
 
+void plat_thread_detach(plat_thread *t)
+{
+    if (!t)
+        return;
+    pthread_detach(t->t);
+    free(t);
+}
+
 struct plat_chan {
     pthread_mutex_t mu;
     pthread_cond_t not_empty, not_full;

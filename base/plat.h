@@ -29,7 +29,8 @@
  *   plat_file_size_limit() the largest file this process may write
  *   plat_init()           process set-up (write errors instead of signals)
  *   plat_fault_point()    test hook: kill this process at the Nth point
- *   plat_thread_start() / plat_thread_join()   a worker thread
+ *   plat_thread_start() / plat_thread_join() / plat_thread_detach()
+ *                         a worker thread
  *   plat_chan_*()         a bounded queue of pointers between two threads
  */
 #ifndef RDM_PLAT_H
@@ -185,6 +186,8 @@ typedef struct plat_thread plat_thread;
 rdm_rc plat_thread_start(plat_thread **out, void *(*fn)(void *), void *arg, rdm_err *err);
 /* Waits for the thread to return and frees it. */
 void plat_thread_join(plat_thread *t);
+/* Lets the thread run on alone (it is never joined) and frees t. */
+void plat_thread_detach(plat_thread *t);
 
 /* A bounded FIFO of pointers: put blocks while it holds cap items, get
  * blocks while it is empty. Safe between any number of threads. */

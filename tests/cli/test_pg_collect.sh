@@ -5,8 +5,8 @@
 # late commit caught by the overlap window, nothing applied twice), a lost
 # connection that fails the stage and is retried, a pull broken off
 # part-way by the server or by a bad row, a stop during a slow query, a
-# session ended by the server during one, a network gone silent during one
-# (iptables, as root).
+# session ended by the server during one, a network gone silent during one,
+# and a stop then (iptables, as root).
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
@@ -216,6 +216,26 @@ if [ "$(id -u)" = 0 ]; then
     grep -q "keepalives after 1 s, every 1 s, 3 unanswered" "$T/out" && ok || bad "the DSN's keepalives were not used"
     grep -q "model big, PostgreSQL snapshot: the query failed: .*timed out" "$T/out" && ok || { bad "no message for the silent network"; cat "$T/out"; }
     eq "nothing kept of the cut pull" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
+    # a stop while the network is silent (the default keepalives, a
+    # minute away): the cancel request cannot get through and is not
+    # waited for; the agent ends within seconds
+    psql -qX -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+    "$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
+    cpid=$!
+    for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+    CUT=$PGPORT
+    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
+    t0=$(date +%s)
+    kill -TERM "$cpid"
+    wait "$cpid"
+    rc=$?
+    took=$(($(date +%s) - t0))
+    uncut
+    eq "a stop on a silent network exits 1" "$rc" 1
+    [ "$took" -le 15 ] && ok || bad "a stop on a silent network took $took s"
+    echo "a stop on a silent network took $took s"
+    grep -q "model big, PostgreSQL snapshot: stopped on request after 0 row(s)" "$T/out" && ok || { bad "no stop message on a silent network"; cat "$T/out"; }
+    eq "nothing kept of the pull stopped on a silent network" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
 else
     echo "SKIP: a silent network mid-pull (iptables needs root)"
 fi
