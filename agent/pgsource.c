@@ -72,15 +72,6 @@ static rdm_rc pg_fail(pull *pl, rdm_err *err, const char *step)
                     pl->m->name, pl->what, step, (int)n, msg);
 }
 
-/* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */
-static rdm_rc pg_cmd(pull *pl, const char *sql, rdm_err *err)
-{
-    PGresult *r = PQexec(pl->conn, sql);
-    rdm_rc rc = PQresultStatus(r) == PGRES_COMMAND_OK ? RDM_OK : pg_fail(pl, err, sql);
-    PQclear(r);
-    return rc;
-}
-
 /* "YYYY-MM-DD HH:MM:SS.uuuuuu+00" of a time in microseconds. */
 static void iso_utc(long long us, char *buf, size_t n)
 {
@@ -90,21 +81,6 @@ static void iso_utc(long long us, char *buf, size_t n)
         strftime(s, sizeof s, "%Y-%m-%d %H:%M:%S", &tm);
     if (snprintf(buf, n, "%s.%06lld+00", s, us % 1000000LL) >= (int)n)
         buf[0] = '\0'; /* cannot happen with the callers' 40 bytes */
-}
-
-/* The server's clock, in microseconds: periods are cut by the clock that
- * stamps the rows, never by this machine's. */
-static rdm_rc server_now(pull *pl, long long *us, rdm_err *err)
-{
-    PGresult *r =
-        PQexec(pl->conn, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::int8");
-    rdm_rc rc = RDM_OK;
-    if (PQresultStatus(r) == PGRES_TUPLES_OK)
-        *us = atoll(PQgetvalue(r, 0, 0));
-    else
-        rc = pg_fail(pl, err, "reading the server's clock");
-    PQclear(r);
-    return rc;
 }
 
 /* Replaces the whole words :since and :until by $1 and $2. */
@@ -213,46 +189,109 @@ static void pg_abandon(pull *pl)
         pl->lost = 1;
 }
 
-/* The next result of pg_send()'s query, after `rows` rows, in *r (the
- * caller's, to PQclear): *more 1 with a row, 0 with the query's end (no
- * row, the columns still described). Waits on the socket a quarter of a
- * second at a time, so that a stop is seen while the server works; a stop
- * cancels the query (RDM_ERR_STOPPED). On any failure *r is NULL; the
- * connection is always left ready for the next command. */
-static rdm_rc pg_row(pull *pl, PGresult **r, int *more, long rows, const char *step, rdm_err *err)
+/* Waits until the query sent last has a result to read, a quarter of a
+ * second at a time, so that a stop is seen while the server works: a stop
+ * cancels the query (RDM_ERR_STOPPED, after `rows` rows; rows < 0: a
+ * command, named by step), a connection lost fails (pl->lost). */
+static rdm_rc pg_wait(pull *pl, long rows, const char *step, rdm_err *err)
 {
-    *r = NULL;
-    *more = 0;
     for (;;) {
         if (plat_stop_requested()) {
             pg_abandon(pl);
+            if (rows < 0)
+                return rdm_fail(err, RDM_ERR_STOPPED,
+                                "model %s, PostgreSQL %s: stopped on request while waiting for "
+                                "the server (%s); nothing of this pull was kept, the next "
+                                "collect pulls it again",
+                                pl->m->name, pl->what, step);
             return rdm_fail(err, RDM_ERR_STOPPED,
                             "model %s, PostgreSQL %s: stopped on request after %ld row(s); "
                             "nothing of this pull was kept, the next collect pulls it again",
                             pl->m->name, pl->what, rows);
         }
         if (!PQisBusy(pl->conn))
-            break;
-        int w = plat_sock_wait(PQsocket(pl->conn), 250);
+            return RDM_OK;
+        int w = plat_sock_wait(PQsocket(pl->conn), 0, 250);
         if ((w > 0 && !PQconsumeInput(pl->conn)) || w < 0) {
             rdm_rc rc = pg_fail(pl, err, step); /* the connection is lost */
             pl->lost = 1;
             return rc;
         }
     }
+}
+
+/* Runs sql (nparams text parameters) to its end, stop-aware like a pull
+ * (pg_wait): RDM_OK when its result has the status want; the result in
+ * *out (the caller's, to PQclear) when out is not NULL. The connection is
+ * left ready for the next command, or lost. */
+static rdm_rc pg_exec(pull *pl, const char *sql, int nparams, const char *const *params,
+                      ExecStatusType want, PGresult **out, const char *step, rdm_err *err)
+{
+    rdm_rc rc;
+    if (out)
+        *out = NULL;
+    if (!PQsendQueryParams(pl->conn, sql, nparams, NULL, params, NULL, NULL, 0))
+        return pg_fail(pl, err, step);
+    if ((rc = pg_wait(pl, -1, step, err)))
+        return rc;
+    PGresult *r = PQgetResult(pl->conn);
+    if (PQresultStatus(r) != want) {
+        rc = pg_fail(pl, err, step);
+        PQclear(r);
+        r = NULL;
+    }
+    pg_drain(pl);
+    if (out)
+        *out = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+/* The next result of pg_send()'s query, after `rows` rows, in *r (the
+ * caller's, to PQclear): *more 1 with a row, 0 with the query's end (no
+ * row, the columns still described). Waits as pg_wait() does. On any
+ * failure *r is NULL; the connection is left ready for the next command,
+ * or lost. */
+static rdm_rc pg_row(pull *pl, PGresult **r, int *more, long rows, const char *step, rdm_err *err)
+{
+    *r = NULL;
+    *more = 0;
+    rdm_rc rc = pg_wait(pl, rows, step, err);
+    if (rc)
+        return rc;
     *r = PQgetResult(pl->conn);
     ExecStatusType t = PQresultStatus(*r);
     if (t == PGRES_SINGLE_TUPLE) {
         *more = 1;
         return RDM_OK;
     }
-    rdm_rc rc = RDM_OK;
     if (t != PGRES_TUPLES_OK) {
         rc = pg_fail(pl, err, step);
         PQclear(*r);
         *r = NULL;
     }
     pg_drain(pl); /* the end, or the server's error: nothing more follows */
+    return rc;
+}
+
+/* Runs a statement that returns no rows (BEGIN, COMMIT, ...). */
+static rdm_rc pg_cmd(pull *pl, const char *sql, rdm_err *err)
+{
+    return pg_exec(pl, sql, 0, NULL, PGRES_COMMAND_OK, NULL, sql, err);
+}
+
+/* The one int8 that sql returns, in *v (a time in microseconds). */
+static rdm_rc pg_int8(pull *pl, const char *sql, long long *v, const char *step, rdm_err *err)
+{
+    PGresult *r;
+    rdm_rc rc = pg_exec(pl, sql, 0, NULL, PGRES_TUPLES_OK, &r, step, err);
+    if (!rc && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+        *v = atoll(PQgetvalue(r, 0, 0));
+    else if (!rc)
+        rc = rdm_fail(err, RDM_ERR_IO, "model %s, PostgreSQL %s: %s returned no value", pl->m->name,
+                      pl->what, step);
+    PQclear(r);
     return rc;
 }
 
@@ -403,8 +442,11 @@ static rdm_rc finish(pull *pl, import_sink *sink, rdm_rc rc, pgsrc_stats *stats,
     if (!rc)
         rc = store_commit(pl->st, err);
     if (rc) {
-        if (!pl->lost)
-            PQclear(PQexec(pl->conn, "ROLLBACK"));
+        /* after a stop the connection is closed at once: that ends the
+         * transaction on the server too */
+        rdm_err ignored;
+        if (!pl->lost && rc != RDM_ERR_STOPPED)
+            pg_cmd(pl, "ROLLBACK", &ignored);
         store_rollback(pl->st);
     } else {
         stats->pulls++;
@@ -416,6 +458,57 @@ static rdm_rc finish(pull *pl, import_sink *sink, rdm_rc rc, pgsrc_stats *stats,
     return rc;
 }
 
+/* "school.pupil" -> "school", "pupil"; "pupil" -> "public", "pupil" (the
+ * profile loader checked both parts are identifiers). */
+static void split_table(const char *t, char schema[128], char table[128])
+{
+    const char *dot = strchr(t, '.');
+    snprintf(schema, 128, "%.*s", dot ? (int)(dot - t) : 6, dot ? t : "public");
+    snprintf(table, 128, "%s", dot ? dot + 1 : t);
+}
+
+/* Inside a full snapshot's transactions (PostgreSQL's and the store's),
+ * taken at snap_us: the log entries that the snapshot holds are marked
+ * applied, so that an older change is never replayed over it. They are
+ * read in the snapshot's own REPEATABLE READ transaction, so exactly the
+ * entries committed before it are marked: a change committed while the
+ * snapshot is read is not in it, stays unmarked, and the audit log pull
+ * that follows applies it. */
+static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
+{
+    const prof_model *m = pl->m;
+    char schema[128], table[128], p_pos[32], p_ov[32];
+    sqlite3_stmt *add = NULL;
+    rdm_rc rc = RDM_OK;
+    split_table(m->pg_table, schema, table);
+    snprintf(p_pos, sizeof p_pos, "%lld", snap_us);
+    snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
+    const char *params[4] = {schema, table, p_pos, p_ov};
+    PGresult *r;
+    if ((rc = pg_exec(pl, "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8" AUDIT_WINDOW,
+                      4, params, PGRES_TUPLES_OK, &r, "reading the change log", err)))
+        return rc;
+    if (sqlite3_prepare_v2(store_db(pl->st), "INSERT OR IGNORE INTO pg_applied VALUES (?, ?, ?)",
+                           -1, &add, NULL))
+        rc = store_fail(pl->st, err, "marking log entries");
+    for (int t = 0; t < PQntuples(r) && !rc; t++) {
+        sqlite3_bind_text(add, 1, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(add, 2, atoll(PQgetvalue(r, t, 0)));
+        sqlite3_bind_int64(add, 3, atoll(PQgetvalue(r, t, 1)));
+        if (sqlite3_step(add) != SQLITE_DONE)
+            rc = store_fail(pl->st, err, "marking log entries");
+        sqlite3_reset(add);
+    }
+    if (!rc)
+        rc = save_pos(pl->st, m->name, "log_time_us", snap_us, err);
+    sqlite3_finalize(add);
+    PQclear(r);
+    return rc;
+}
+
+/* A full snapshot of the model's query. With snap_us (an audit-log
+ * model), its time there, and the log entries it holds marked applied in
+ * the same transactions (mark_covered). */
 static rdm_rc pull_snapshot(pull *pl, pgsrc_stats *stats, long long *snap_us, rdm_err *err)
 {
     import_sink *sink = NULL;
@@ -426,15 +519,13 @@ static rdm_rc pull_snapshot(pull *pl, pgsrc_stats *stats, long long *snap_us, rd
     rdm_rc rc = land(pl, 1, 0, name, &sink, err);
     if (!rc && snap_us) {
         /* the snapshot's own time, for the audit log that follows it */
-        PGresult *r = PQexec(pl->conn, "SELECT (extract(epoch from now()) * 1000000)::int8");
-        if (PQresultStatus(r) == PGRES_TUPLES_OK)
-            *snap_us = atoll(PQgetvalue(r, 0, 0));
-        else
-            rc = pg_fail(pl, err, "reading the time");
-        PQclear(r);
+        rc = pg_int8(pl, "SELECT (extract(epoch from now()) * 1000000)::int8", snap_us,
+                     "reading the snapshot's time", err);
     }
     if (!rc)
         rc = stream(pl, pl->m->pg_query, 0, NULL, NULL, sink, &rows, err);
+    if (!rc && snap_us)
+        rc = mark_covered(pl, *snap_us, err);
     if (!rc)
         rc = save_pos(pl->st, pl->m->name, "snapshot_at", (long long)time(NULL), err);
     return finish(pl, sink, rc, stats, err);
@@ -445,7 +536,10 @@ static rdm_rc pull_incremental(pull *pl, pgsrc_stats *stats, rdm_err *err)
     long long since = get_pos(pl->st, pl->m->name, "until_us"), end = 0;
     long long step = cfg_int(pl->cfg, CFG_TRANSFER_TIMEDELTA) * 1000000LL;
     pl->what = "incremental";
-    rdm_rc rc = server_now(pl, &end, err);
+    /* the server's clock: periods are cut by the clock that stamps the
+     * rows, never by this machine's */
+    rdm_rc rc = pg_int8(pl, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::int8", &end,
+                        "reading the server's clock", err);
     if (since < 0)
         since = today_us();
     while (since < end && !rc) {
@@ -476,15 +570,6 @@ static void json_values(const prof_model *m, const cJSON *obj, const char **vals
                 vals[i] = cJSON_IsString(v) ? v->valuestring : NULL;
                 lens[i] = vals[i] ? strlen(vals[i]) : 0;
             }
-}
-
-/* "school.pupil" -> "school", "pupil"; "pupil" -> "public", "pupil" (the
- * profile loader checked both parts are identifiers). */
-static void split_table(const char *t, char schema[128], char table[128])
-{
-    const char *dot = strchr(t, '.');
-    snprintf(schema, 128, "%.*s", dot ? (int)(dot - t) : 6, dot ? t : "public");
-    snprintf(table, 128, "%s", dot ? dot + 1 : t);
 }
 
 static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_err *err)
@@ -589,61 +674,26 @@ out:
     return finish(pl, sink, rc, stats, err);
 }
 
-/* After a full snapshot taken at snap_us, the log entries that the
- * snapshot already holds (visible to it, within the overlap window) are
- * marked applied, so that an older change is never replayed over it. */
-static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
+/* The value of keyword in a connection's options o ("?" when unset). */
+static const char *pg_option(const PQconninfoOption *o, const char *keyword)
 {
-    const prof_model *m = pl->m;
-    char schema[128], table[128], p_pos[32], p_ov[32];
-    sqlite3_stmt *add = NULL;
-    rdm_rc rc = RDM_OK;
-    split_table(m->pg_table, schema, table);
-    snprintf(p_pos, sizeof p_pos, "%lld", snap_us);
-    snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
-    const char *params[4] = {schema, table, p_pos, p_ov};
-    PGresult *r = PQexecParams(
-        pl->conn, "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8" AUDIT_WINDOW, 4, NULL,
-        params, NULL, NULL, 0);
-    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        rc = pg_fail(pl, err, "reading the change log");
-        PQclear(r);
-        return rc;
-    }
-    if ((rc = store_begin(pl->st, err)))
-        goto done;
-    if (sqlite3_prepare_v2(store_db(pl->st), "INSERT OR IGNORE INTO pg_applied VALUES (?, ?, ?)",
-                           -1, &add, NULL)) {
-        rc = store_fail(pl->st, err, "marking log entries");
-        goto done;
-    }
-    for (int t = 0; t < PQntuples(r) && !rc; t++) {
-        sqlite3_bind_text(add, 1, m->name, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(add, 2, atoll(PQgetvalue(r, t, 0)));
-        sqlite3_bind_int64(add, 3, atoll(PQgetvalue(r, t, 1)));
-        if (sqlite3_step(add) != SQLITE_DONE)
-            rc = store_fail(pl->st, err, "marking log entries");
-        sqlite3_reset(add);
-    }
-    if (!rc)
-        rc = save_pos(pl->st, m->name, "log_time_us", snap_us, err);
-    if (!rc)
-        rc = store_commit(pl->st, err);
-done:
-    if (rc)
-        store_rollback(pl->st);
-    sqlite3_finalize(add);
-    PQclear(r);
-    return rc;
+    for (const PQconninfoOption *i = o; i && i->keyword; i++)
+        if (i->val && strcmp(i->keyword, keyword) == 0)
+            return i->val;
+    return "?";
 }
 
 /* Connects with [source] DSN over defaults it may override: a server that
  * does not answer gets 30 s, and a connection that goes silent without a
  * reset (a cut cable, a dropped VPN) is given up after about two minutes
- * of TCP keepalives, not the system's two hours. Logs (debug) where it
- * connected and the keepalive in use, never the password. The caller
- * checks PQstatus() and PQfinish()es. */
-static PGconn *pg_connect(const char *dsn)
+ * of TCP keepalives, not the system's two hours. The connect waits on its
+ * socket a quarter of a second at a time, like a query: a stop ends it
+ * (RDM_ERR_STOPPED), and connect_timeout bounds the whole of it (libpq's
+ * blocking connect applies it to each address of a DSN that names
+ * several). Logs (debug) where it connected and the keepalive in use,
+ * never the password. *out: the connection (the caller's, to PQfinish),
+ * NULL on failure. */
+static rdm_rc pg_connect(const char *dsn, PGconn **out, rdm_err *err)
 {
     /* in order: the DSN, expanded in place of dbname, overrides what
      * comes before it */
@@ -655,26 +705,55 @@ static PGconn *pg_connect(const char *dsn)
                                      "dbname",
                                      NULL};
     const char *const val[] = {"30", "1", "60", "10", "6", dsn, NULL};
-    PGconn *c = PQconnectdbParams(kw, val, 1);
-    if (PQstatus(c) == CONNECTION_OK) {
-        const char *idle = "?", *count = "?", *intv = "?";
-        PQconninfoOption *o = PQconninfo(c);
-        for (PQconninfoOption *i = o; i && i->keyword; i++) {
-            if (!i->val)
-                continue;
-            if (strcmp(i->keyword, "keepalives_idle") == 0)
-                idle = i->val;
-            else if (strcmp(i->keyword, "keepalives_interval") == 0)
-                intv = i->val;
-            else if (strcmp(i->keyword, "keepalives_count") == 0)
-                count = i->val;
+    PGconn *c = PQconnectStartParams(kw, val, 1);
+    *out = NULL;
+    if (!c)
+        return rdm_fail(err, RDM_ERR_NOMEM, "PostgreSQL: out of memory while connecting");
+    PQconninfoOption *o = PQconninfo(c);
+    int limit = atoi(pg_option(o, "connect_timeout")); /* libpq's rules: */
+    long long end = limit > 0 ? plat_mono_ms() + (limit < 2 ? 2 : limit) * 1000LL : 0;
+    PostgresPollingStatusType ps = PGRES_POLLING_WRITING;
+    rdm_rc rc = RDM_OK;
+    while (PQstatus(c) != CONNECTION_BAD && ps != PGRES_POLLING_OK && ps != PGRES_POLLING_FAILED) {
+        if (plat_stop_requested()) {
+            rc = rdm_fail(err, RDM_ERR_STOPPED,
+                          "PostgreSQL: stopped on request while connecting; nothing was pulled, "
+                          "the next collect tries again");
+            break;
         }
+        if (end && plat_mono_ms() >= end) {
+            rc = rdm_fail(err, RDM_ERR_IO,
+                          "PostgreSQL: cannot connect with [source] DSN: no answer within "
+                          "connect_timeout (%d s); check the server, the network and the DSN "
+                          "(or the PG* variables); the next collect tries again",
+                          limit < 2 ? 2 : limit);
+            break;
+        }
+        int w = plat_sock_wait(PQsocket(c), ps == PGRES_POLLING_WRITING, 250);
+        if (w != 0) /* ready, or an error that PQconnectPoll() names */
+            ps = PQconnectPoll(c);
+    }
+    if (!rc && PQstatus(c) != CONNECTION_OK) {
+        const char *msg = PQerrorMessage(c);
+        size_t n = strlen(msg);
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            n--;
+        rc = rdm_fail(err, RDM_ERR_IO,
+                      "PostgreSQL: cannot connect with [source] DSN: %.*s; check the server "
+                      "and the DSN (or the PG* variables); the next collect tries again",
+                      (int)n, msg);
+    }
+    if (!rc) {
         log_debug("PostgreSQL: connected to %s port %s, database %s; keepalives after %s s, "
                   "every %s s, %s unanswered end the connection",
-                  PQhost(c), PQport(c), PQdb(c), idle, intv, count);
-        PQconninfoFree(o);
+                  PQhost(c), PQport(c), PQdb(c), pg_option(o, "keepalives_idle"),
+                  pg_option(o, "keepalives_interval"), pg_option(o, "keepalives_count"));
+        *out = c;
+    } else {
+        PQfinish(c);
     }
-    return c;
+    PQconninfoFree(o);
+    return rc;
 }
 
 rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stats *stats,
@@ -684,19 +763,8 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
     rdm_rc rc = RDM_OK;
     *failed_model = NULL;
     memset(stats, 0, sizeof *stats);
-    pl.conn = pg_connect(cfg_str(cfg, CFG_DSN));
-    if (PQstatus(pl.conn) != CONNECTION_OK) {
-        const char *msg = PQerrorMessage(pl.conn);
-        size_t n = strlen(msg);
-        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-            n--;
-        rc = rdm_fail(err, RDM_ERR_IO,
-                      "PostgreSQL: cannot connect with [source] DSN: %.*s; check the server "
-                      "and the DSN (or the PG* variables); the next collect tries again",
-                      (int)n, msg);
-        PQfinish(pl.conn);
+    if ((rc = pg_connect(cfg_str(cfg, CFG_DSN), &pl.conn, err)))
         return rc;
-    }
     PQsetClientEncoding(pl.conn, "UTF8");
     pl.st = st;
     pl.p = p;
@@ -711,11 +779,8 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
         } else if (m->pg_mode == PROF_PG_AUDIT_LOG) {
             long long last = get_pos(st, m->name, "snapshot_at"), snap_us = 0;
             long long days = cfg_int(cfg, CFG_FULL_SNAPSHOT_DAYS);
-            if (m->pg_query && days > 0 && (last < 0 || time(NULL) - last >= days * 86400)) {
+            if (m->pg_query && days > 0 && (last < 0 || time(NULL) - last >= days * 86400))
                 rc = pull_snapshot(&pl, stats, &snap_us, err);
-                if (!rc)
-                    rc = mark_covered(&pl, snap_us, err);
-            }
             if (!rc)
                 rc = pull_audit(&pl, stats, snap_us, err);
         }

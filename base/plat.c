@@ -851,16 +851,19 @@ void plat_wait_ms(long long ms)
         Sleep((DWORD)ms);
 }
 
-int plat_sock_wait(long long sock, int ms)
+int plat_sock_wait(long long sock, int for_write, int ms)
 {
-    /* a stop wakes no select(): it is seen when the time has passed */
-    fd_set rs;
+    /* a stop wakes no select(): it is seen when the time has passed; a
+     * failed connect shows in the exceptions */
+    fd_set s, x;
     struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
     if (sock < 0)
         return -1;
-    FD_ZERO(&rs);
-    FD_SET((SOCKET)sock, &rs);
-    int n = select(0, &rs, NULL, NULL, &tv);
+    FD_ZERO(&s);
+    FD_ZERO(&x);
+    FD_SET((SOCKET)sock, &s);
+    FD_SET((SOCKET)sock, &x);
+    int n = select(0, for_write ? NULL : &s, for_write ? &s : NULL, &x, &tv);
     return n == SOCKET_ERROR ? -1 : n > 0;
 }
 #else
@@ -922,12 +925,12 @@ void plat_wait_ms(long long ms)
     }
 }
 
-int plat_sock_wait(long long sock, int ms)
+int plat_sock_wait(long long sock, int for_write, int ms)
 {
     /* the wake pipe too: a stop ends the wait at once (emptied here, or a
      * re-read asked would wake every wait after it; the flags say what
      * was asked) */
-    struct pollfd p[2] = {{(int)sock, POLLIN, 0}, {wake_pipe[0], POLLIN, 0}};
+    struct pollfd p[2] = {{(int)sock, for_write ? POLLOUT : POLLIN, 0}, {wake_pipe[0], POLLIN, 0}};
     if (sock < 0)
         return -1;
     int n = poll(p, wake_pipe[0] >= 0 ? 2 : 1, ms);
@@ -938,7 +941,7 @@ int plat_sock_wait(long long sock, int ms)
         while (read(wake_pipe[0], buf, sizeof buf) > 0)
             ;
     }
-    return (p[0].revents & (POLLIN | POLLHUP | POLLERR)) != 0;
+    return (p[0].revents & (POLLIN | POLLOUT | POLLHUP | POLLERR)) != 0;
 }
 #endif
 

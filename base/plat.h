@@ -226,8 +226,9 @@ int plat_take_reload(void);
 void plat_wait_ms(long long ms);
 
 /* Waits up to ms for the socket sock (a descriptor; a SOCKET on Windows)
- * to have something to read: 1 it has, 0 not yet (the time passed, or a
- * signal came: check plat_stop_requested()), -1 an error. */
-int plat_sock_wait(long long sock, int ms);
+ * to have something to read (to take a write, with for_write): 1 it has,
+ * 0 not yet (the time passed, or a signal came: check
+ * plat_stop_requested()), -1 an error. */
+int plat_sock_wait(long long sock, int for_write, int ms);
 
 #endif

@@ -6,7 +6,8 @@
 # connection that fails the stage and is retried, a pull broken off
 # part-way by the server or by a bad row, a stop during a slow query, a
 # session ended by the server during one, a network gone silent during one,
-# and a stop then (iptables, as root).
+# and a stop then, a server that never answers the connect (iptables, as
+# root), and a change committed while a snapshot is read.
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
@@ -45,6 +46,8 @@ DB="$T/data/rdm-agent.db"
 staged() { # model -> "id:op:name" lines
     sqlite3 "$DB" "SELECT id || ':' || \"rdm:op\" || ':' || coalesce(name, '') FROM \"rdm:stg:$1\" ORDER BY id" | tr '\n' ' '
 }
+
+sleeping() { psql -qXAt -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"; }
 
 A init >/dev/null || bad "init"
 A collect >"$T/out" 2>&1 || { bad "first collect"; cat "$T/out"; }
@@ -113,6 +116,34 @@ A collect >"$T/out" 2>&1 || { bad "collect (snapshot due)"; cat "$T/out"; }
 eq "the snapshot ran again" "$(snaps)" "$((s0 + 1))"
 eq "and repaired what the log missed" "$(sqlite3 "$DB" "SELECT name FROM \"rdm:stg:pupil_log\" WHERE id = 3")" "Вера (вне журнала)"
 
+# a change committed while a full snapshot is read: the snapshot (REPEATABLE
+# READ) does not hold it, so its log entry must not be marked applied; the
+# audit log pull after the snapshot applies it
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "race table"
+CREATE TABLE school.race(id int PRIMARY KEY, name text);
+SELECT audit_log_enable('school', 'race');
+INSERT INTO school.race VALUES (1, 'до'), (2, 'два');
+CREATE VIEW school.race_v AS SELECT r.id, r.name FROM school.race r, (SELECT pg_sleep(2)) z;
+SQL
+cat >"$T/race.json" <<'EOF'
+{"profile": "race", "description": "test_pg_collect.sh: a change committed during a snapshot",
+ "models": [{"name": "race", "key": ["id"],
+  "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}],
+  "postgres": {"mode": "audit_log", "table": "school.race", "query": "SELECT id, name FROM school.race_v"}}]}
+EOF
+mkdir -p "$T/race"
+sed -e "s|^PROFILE = .*|PROFILE = $T/race.json|" -e "s|^\[agent\]|[agent]\nDATA_DIR = $T/race/data|" "$T/rdm-agent.ini" >"$T/race/rdm-agent.ini"
+RDB="$T/race/data/rdm-agent.db"
+"$AGENT" --config "$T/race/rdm-agent.ini" init >/dev/null || bad "init (race)"
+"$AGENT" --config "$T/race/rdm-agent.ini" collect >"$T/out" 2>&1 &
+cpid=$!
+for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
+eq "the snapshot is being read" "$(sleeping)" 1
+psql -qX -c "UPDATE school.race SET name = 'после' WHERE id = 1" >/dev/null || bad "update during the snapshot"
+wait "$cpid" || { bad "collect during a change"; cat "$T/out"; }
+eq "a change committed during the snapshot is applied" "$(sqlite3 "$RDB" "SELECT group_concat(id || ':' || name, ' ') FROM (SELECT * FROM \"rdm:stg:race\" ORDER BY id)")" "1:после 2:два"
+eq "the snapshot's entries and the change, each marked once" "$(sqlite3 "$RDB" "SELECT count(*) FROM pg_applied WHERE model = 'race'")" 3
+
 # a pull that stops part-way: 20,000 rows, one at a time; the server fails
 # at row 15,000, then the agent refuses row 15,000 itself; either way the
 # stage fails naming the row, nothing of the pull is kept, and the fixed
@@ -155,7 +186,6 @@ CREATE FUNCTION school.slow(i int) RETURNS int LANGUAGE plpgsql AS $$
 BEGIN IF i = 15000 THEN PERFORM pg_sleep(60); END IF; RETURN i; END $$;
 CREATE OR REPLACE VIEW school.big_v AS SELECT school.slow(id) AS id, v FROM school.big;
 SQL
-sleeping() { psql -qXAt -c "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"; }
 srcs=$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")
 "$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
 cpid=$!
@@ -236,6 +266,32 @@ if [ "$(id -u)" = 0 ]; then
     echo "a stop on a silent network took $took s"
     grep -q "model big, PostgreSQL snapshot: stopped on request after 0 row(s)" "$T/out" && ok || { bad "no stop message on a silent network"; cat "$T/out"; }
     eq "nothing kept of the pull stopped on a silent network" "$(sqlite3 "$BDB" "SELECT count(*) FROM import_source")" "$srcs"
+    # a server that does not answer at all (its packets dropped before the
+    # connect): the connect ends after the DSN's connect_timeout, and a
+    # stop ends it at once (the default connect_timeout is 30 s)
+    CUT=$PGPORT
+    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
+    sed "s/^DSN = .*/DSN = $RDM_TEST_DSN connect_timeout=2/" "$T/big/rdm-agent.ini" >"$T/big/conn.ini"
+    t0=$(date +%s)
+    "$AGENT" --config "$T/big/conn.ini" collect >"$T/out" 2>&1
+    rc=$?
+    took=$(($(date +%s) - t0))
+    eq "no answer to the connect exits 1" "$rc" 1
+    [ "$took" -le 8 ] && ok || bad "connect_timeout=2 took $took s"
+    grep -q "PostgreSQL: cannot connect with \[source\] DSN: no answer within connect_timeout (2 s)" "$T/out" && ok || { bad "no message for a server that does not answer"; cat "$T/out"; }
+    "$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
+    cpid=$!
+    if [ -n "${RDM_SLOW:-}" ]; then sleep 8; else sleep 2; fi
+    t0=$(date +%s)
+    kill -TERM "$cpid"
+    wait "$cpid"
+    rc=$?
+    took=$(($(date +%s) - t0))
+    uncut
+    eq "a stop while connecting exits 1" "$rc" 1
+    [ "$took" -le 5 ] && ok || bad "a stop while connecting took $took s"
+    echo "a stop while connecting took $took s"
+    grep -q "PostgreSQL: stopped on request while connecting; nothing was pulled" "$T/out" && ok || { bad "no message for a stop while connecting"; cat "$T/out"; }
 else
     echo "SKIP: a silent network mid-pull (iptables needs root)"
 fi
