@@ -581,13 +581,16 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     const char *hdr[MAX_COLS];
     import_sink *sink = NULL;
     sqlite3_stmt *seen = NULL, *add = NULL;
-    long long newest = pos, line = 0;
+    long long newest, line = 0;
     rdm_rc rc;
 
     pl->what = "audit log";
     split_table(m->pg_table, schema, table);
     if (pos < 0)
         pos = snap_us > 0 ? snap_us : today_us();
+    /* a first pull that finds nothing still keeps where it began: the
+     * start of today would move at midnight, past what came after it */
+    newest = pos;
     snprintf(p_pos, sizeof p_pos, "%lld", pos);
     snprintf(p_ov, sizeof p_ov, "%lld", overlap);
     snprintf(name, sizeof name, "postgres:%s:audit_log", m->name);
@@ -606,13 +609,17 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
         hdr[i] = m->cols[i].csv_header;
     if ((rc = import_sink_header(sink, m->ncols, hdr, err)))
         goto out;
-    /* the log is read by (time, id) from the position less the overlap:
-     * a transaction that began earlier but committed after the last read
-     * shows up there; entries applied before are skipped by id */
+    /* the log is read from the position less the overlap: a transaction
+     * that began earlier but committed after the last read shows up there;
+     * entries applied before are skipped by id. In the order of the ids,
+     * not of the times: a time is its transaction's start, and of two
+     * changes to one row the later can carry the earlier time (B begins, A
+     * changes the row and commits, then B); the row's lock makes the
+     * second change's id the higher */
     if ((rc = pg_send(pl,
                       "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8, l.operation, "
                       "hstore_to_json(l.data)::text, hstore_to_json(l.changes)::text" AUDIT_WINDOW
-                      " ORDER BY l.time, l.id",
+                      " ORDER BY l.id",
                       4, params, "reading the change log", err)))
         goto out;
     PGresult *r = NULL;

@@ -7,7 +7,8 @@
 # part-way by the server or by a bad row, a stop during a slow query, a
 # session ended by the server during one, a network gone silent during one,
 # and a stop then, a server that never answers the connect (iptables, as
-# root), and a change committed while a snapshot is read.
+# root), a change committed while a snapshot is read, two changes to one
+# row from transactions begun in the other order, and a quiet log at midnight.
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
@@ -143,6 +144,47 @@ psql -qX -c "UPDATE school.race SET name = 'после' WHERE id = 1" >/dev/null
 wait "$cpid" || { bad "collect during a change"; cat "$T/out"; }
 eq "a change committed during the snapshot is applied" "$(sqlite3 "$RDB" "SELECT group_concat(id || ':' || name, ' ') FROM (SELECT * FROM \"rdm:stg:race\" ORDER BY id)")" "1:после 2:два"
 eq "the snapshot's entries and the change, each marked once" "$(sqlite3 "$RDB" "SELECT count(*) FROM pg_applied WHERE model = 'race'")" 3
+# two changes to one row whose transactions began in the other order (B
+# begins, A changes the row and commits, then B changes it): the log's
+# times say B came first, its ids say A; the row ends as B left it
+psql -qX -c "BEGIN; SELECT pg_sleep(1); UPDATE school.race SET name = 'Б' WHERE id = 2; COMMIT;" >/dev/null 2>&1 &
+bpid=$!
+sleep 0.3
+psql -qX -c "UPDATE school.race SET name = 'А' WHERE id = 2" >/dev/null || bad "update A"
+wait "$bpid" || bad "update B"
+"$AGENT" --config "$T/race/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after A and B"; cat "$T/out"; }
+eq "two changes to one row, in the order they were made" "$(sqlite3 "$RDB" "SELECT name FROM \"rdm:stg:race\" WHERE id = 2")" "Б"
+
+# an audit-log model without a snapshot query whose first pull finds
+# nothing: it still keeps where it began, so a change made just before the
+# local midnight is read after it (the start of today moved past it). The
+# agent runs in a time zone where midnight is 8 s away; the overlap is 2 s
+psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "quiet table"
+CREATE TABLE school.quiet(id int PRIMARY KEY, name text);
+SELECT audit_log_enable('school', 'quiet');
+SQL
+cat >"$T/quiet.json" <<'EOF'
+{"profile": "quiet", "description": "test_pg_collect.sh: an audit log that is quiet at first",
+ "models": [{"name": "quiet", "key": ["id"],
+  "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}],
+  "postgres": {"mode": "audit_log", "table": "school.quiet"}}]}
+EOF
+mkdir -p "$T/quiet"
+sed -e "s|^PROFILE = .*|PROFILE = $T/quiet.json|" -e "s|^\[agent\]|[agent]\nDATA_DIR = $T/quiet/data|" \
+    -e "s|^\[source\]|[source]\nAUDIT_OVERLAP_SECONDS = 2|" "$T/rdm-agent.ini" >"$T/quiet/rdm-agent.ini"
+QDB="$T/quiet/data/rdm-agent.db"
+t_start=$(date +%s)
+# POSIX TZ: local = UTC - offset; local 23:59:52 now
+tz=$(python3 -c 'import sys; u = int(sys.argv[1]) % 86400; d = (u - (86400 - 8)) % 86400
+w = d if d <= 43200 else 86400 - d
+print("RDM%s%02d:%02d:%02d" % ("+" if d <= 43200 else "-", w // 3600, w % 3600 // 60, w % 60))' "$t_start")
+TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" init >/dev/null || bad "init (quiet)"
+TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet)"; cat "$T/out"; }
+psql -qX -c "INSERT INTO school.quiet VALUES (1, 'до полуночи')" >/dev/null || bad "insert (quiet)"
+left=$((t_start + 9 - $(date +%s)))
+[ "$left" -gt 0 ] && sleep "$left"
+TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after midnight"; cat "$T/out"; }
+eq "a change made before midnight, read after it" "$(sqlite3 "$QDB" "SELECT group_concat(name) FROM \"rdm:stg:quiet\"")" "до полуночи"
 
 # a pull that stops part-way: 20,000 rows, one at a time; the server fails
 # at row 15,000, then the agent refuses row 15,000 itself; either way the
