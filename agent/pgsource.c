@@ -31,11 +31,10 @@ rdm_rc pgsrc_pull(store *st, const profile *p, const rdm_config *cfg, pgsrc_stat
 #include <libpq-fe.h>
 
 /* The change-log entries of one table ($1 schema, $2 name) from a time ($3,
- * microseconds) less the overlap ($4, seconds). */
+ * microseconds). */
 #define AUDIT_WINDOW                                                                               \
     " FROM audit_log_auditlog l JOIN audit_log_table t ON t.id = l.table_id WHERE t.schema = "     \
-    "$1 AND t.name = $2 AND l.time >= to_timestamp($3::float8 / 1000000) - "                       \
-    "make_interval(secs => $4::float8)"
+    "$1 AND t.name = $2 AND l.time >= to_timestamp($3::float8 / 1000000)"
 #define MAX_COLS 1024
 
 typedef struct pull {
@@ -477,16 +476,17 @@ static void split_table(const char *t, char schema[128], char table[128])
 static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
 {
     const prof_model *m = pl->m;
-    char schema[128], table[128], p_pos[32], p_ov[32];
+    char schema[128], table[128], p_from[32];
     sqlite3_stmt *add = NULL;
     rdm_rc rc = RDM_OK;
+    long long old = get_pos(pl->st, m->name, "log_time_us");
     split_table(m->pg_table, schema, table);
-    snprintf(p_pos, sizeof p_pos, "%lld", snap_us);
-    snprintf(p_ov, sizeof p_ov, "%lld", cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS));
-    const char *params[4] = {schema, table, p_pos, p_ov};
+    snprintf(p_from, sizeof p_from, "%lld",
+             snap_us - cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS) * 1000000LL);
+    const char *params[3] = {schema, table, p_from};
     PGresult *r;
     if ((rc = pg_exec(pl, "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8" AUDIT_WINDOW,
-                      4, params, PGRES_TUPLES_OK, &r, "reading the change log", err)))
+                      3, params, PGRES_TUPLES_OK, &r, "reading the change log", err)))
         return rc;
     if (sqlite3_prepare_v2(store_db(pl->st), "INSERT OR IGNORE INTO pg_applied VALUES (?, ?, ?)",
                            -1, &add, NULL))
@@ -499,8 +499,8 @@ static rdm_rc mark_covered(pull *pl, long long snap_us, rdm_err *err)
             rc = store_fail(pl->st, err, "marking log entries");
         sqlite3_reset(add);
     }
-    if (!rc)
-        rc = save_pos(pl->st, m->name, "log_time_us", snap_us, err);
+    if (!rc) /* never back (a server clock set back) */
+        rc = save_pos(pl->st, m->name, "log_time_us", old > snap_us ? old : snap_us, err);
     sqlite3_finalize(add);
     PQclear(r);
     return rc;
@@ -577,7 +577,8 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     const prof_model *m = pl->m;
     long long pos = get_pos(pl->st, m->name, "log_time_us");
     long long overlap = cfg_int(pl->cfg, CFG_AUDIT_OVERLAP_SECONDS);
-    char schema[128], table[128], p_pos[32], p_ov[32], name[160];
+    long long from = get_pos(pl->st, m->name, "applied_from_us");
+    char schema[128], table[128], p_from[32], name[160];
     const char *hdr[MAX_COLS];
     import_sink *sink = NULL;
     sqlite3_stmt *seen = NULL, *add = NULL;
@@ -591,10 +592,11 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     /* a first pull that finds nothing still keeps where it began: the
      * start of today would move at midnight, past what came after it */
     newest = pos;
-    snprintf(p_pos, sizeof p_pos, "%lld", pos);
-    snprintf(p_ov, sizeof p_ov, "%lld", overlap);
+    /* never before the entries whose ids were dropped (below) */
+    snprintf(p_from, sizeof p_from, "%lld",
+             pos - overlap * 1000000LL > from ? pos - overlap * 1000000LL : from);
     snprintf(name, sizeof name, "postgres:%s:audit_log", m->name);
-    const char *params[4] = {schema, table, p_pos, p_ov};
+    const char *params[3] = {schema, table, p_from};
     if ((rc = land(pl, 0, 1, name, &sink, err)))
         return finish(pl, sink, rc, stats, err);
     if (sqlite3_prepare_v2(store_db(pl->st),
@@ -620,7 +622,7 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
                       "SELECT l.id, (extract(epoch from l.time) * 1000000)::int8, l.operation, "
                       "hstore_to_json(l.data)::text, hstore_to_json(l.changes)::text" AUDIT_WINDOW
                       " ORDER BY l.id",
-                      4, params, "reading the change log", err)))
+                      3, params, "reading the change log", err)))
         goto out;
     PGresult *r = NULL;
     for (int more = 1; more && !rc;) {
@@ -667,13 +669,17 @@ static rdm_rc pull_audit(pull *pl, pgsrc_stats *stats, long long snap_us, rdm_er
     }
     if (!rc && newest > 0)
         rc = save_pos(pl->st, m->name, "log_time_us", newest, err);
-    if (!rc) {
-        /* entries older than the overlap window can never be read again */
+    if (!rc && newest > 0) {
+        /* the ids of entries well before the window are dropped, and the
+         * log is never read before them again, whatever the overlap
+         * becomes */
+        long long cut = newest - 2 * overlap * 1000000LL;
         char sql[200];
         snprintf(sql, sizeof sql,
-                 "DELETE FROM pg_applied WHERE model = '%s' AND log_time_us < %lld", m->name,
-                 newest - 2 * overlap * 1000000LL);
+                 "DELETE FROM pg_applied WHERE model = '%s' AND log_time_us < %lld", m->name, cut);
         rc = store_exec(pl->st, sql, err);
+        if (!rc && cut > from)
+            rc = save_pos(pl->st, m->name, "applied_from_us", cut, err);
     }
 out:
     sqlite3_finalize(seen);

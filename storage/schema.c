@@ -271,9 +271,15 @@ static const char m10_ready[] =
      * index (a region's 20,000 ready sub-stages are not read per file) */
     "CREATE INDEX export_substage_ready ON export_substage(status, entity);\n";
 
-static const char *const migrations[] = {m1_stages,    m2_network, m3_locks,  m4_staging,
-                                         m5_postgres,  m6_export,  m7_upload, m8_cleanup,
-                                         m9_landfiles, m10_ready};
+static const char m11_applied_from[] =
+    /* audit log: the ids of entries older than this were dropped from
+     * pg_applied, so the log is never read before it again (a larger
+     * AUDIT_OVERLAP_SECONDS would re-apply them over newer changes) */
+    "ALTER TABLE pg_position ADD COLUMN applied_from_us INTEGER;\n";
+
+static const char *const migrations[] = {m1_stages,    m2_network, m3_locks,        m4_staging,
+                                         m5_postgres,  m6_export,  m7_upload,       m8_cleanup,
+                                         m9_landfiles, m10_ready,  m11_applied_from};
 
 int schema_latest(void)
 {

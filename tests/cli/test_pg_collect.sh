@@ -8,7 +8,8 @@
 # session ended by the server during one, a network gone silent during one,
 # and a stop then, a server that never answers the connect (iptables, as
 # root), a change committed while a snapshot is read, two changes to one
-# row from transactions begun in the other order, and a quiet log at midnight.
+# row from transactions begun in the other order, a quiet log at midnight,
+# and a larger overlap after old ids were dropped.
 # Prints "N passed, N failed".
 set -u
 AGENT=$1 SRC=$2
@@ -185,6 +186,16 @@ left=$((t_start + 9 - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after midnight"; cat "$T/out"; }
 eq "a change made before midnight, read after it" "$(sqlite3 "$QDB" "SELECT group_concat(name) FROM \"rdm:stg:quiet\"")" "до полуночи"
+# the ids of old entries are dropped (older than twice the overlap before
+# the newest); a larger overlap set later must not read those entries again
+# and apply them over what came after
+sleep 5
+psql -qX -c "UPDATE school.quiet SET name = 'после' WHERE id = 1" >/dev/null || bad "update (quiet)"
+"$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet, update)"; cat "$T/out"; }
+eq "the insert's id was dropped" "$(sqlite3 "$QDB" "SELECT count(*) FROM pg_applied WHERE model = 'quiet'")" 1
+sed -i 's/^AUDIT_OVERLAP_SECONDS = 2/AUDIT_OVERLAP_SECONDS = 300/' "$T/quiet/rdm-agent.ini"
+"$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet, larger overlap)"; cat "$T/out"; }
+eq "a larger overlap re-applies nothing" "$(sqlite3 "$QDB" "SELECT name FROM \"rdm:stg:quiet\"")" "после"
 
 # a pull that stops part-way: 20,000 rows, one at a time; the server fails
 # at row 15,000, then the agent refuses row 15,000 itself; either way the
