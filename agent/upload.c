@@ -262,7 +262,7 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
                    "l.request_id, a.path, l.substage_id) FROM upload_log l JOIN attachment a ON "
                    "a.id = l.attachment_id JOIN datamart_status d ON d.code = l.status_code "
                    "WHERE l.id = ?1) WHERE id = ?3 AND status IN ('READY_FOR_EXPORT', "
-                   "'FINISHED')",
+                   "'FINISHED') AND send_round = (SELECT round FROM upload_log WHERE id = ?1)",
                    NULL, id, (long long)u->now, sub, 0) < 0)
             return RDM_ERR_STORE;
         if (ss)
@@ -492,9 +492,12 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
         return fail_sub(u, k, msg, 1, s, first, err);
     case HTTP_STATUS:
         if (not_now(u, d)) {
-            /* retried to the end: the datamart is not taking files now */
-            mark_unreachable(u, d->error, -1, &s->next_try);
-            snprintf(s->reason, sizeof s->reason, "%s", d->error);
+            /* retried to the end: the datamart is not taking files now
+             * (one failure for the backoff however many files said so) */
+            if (!s->unreachable) {
+                mark_unreachable(u, d->error, -1, &s->next_try);
+                snprintf(s->reason, sizeof s->reason, "%s", d->error);
+            }
             s->unreachable = 1;
             return 1;
         }

@@ -204,6 +204,36 @@ out=$(ag "$D" resend --all) && echo "$out" | grep -q "$n sub-stage(s) back" && o
 out=$(ag "$D" upload) && [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED'")" = 0 ] && ok || bad "after resend --all: $out"
 [ "$(q "$D" "SELECT count(DISTINCT round) FROM upload_log")" = 2 ] && ok || bad "resend is not a new round"
 emu_stop
+# an earlier round's answer comes after a resend: it is kept for its own
+# request, but leaves the sub-stage's new round alone (the files go out
+# while the ФЛК still works on the first ones, which then fail)
+rm -f "$T/port"
+"$EMU" --state "$T/emu.state" --port-file "$T/port" --listen 127.0.0.1:$PORT --profile "$PROF" \
+    --prefix Z --step-ms 1000 2>>"$T/emu.log" & EPID=$!
+for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
+D=$T/flc2; setup "$D"
+out=$(ag "$D" upload) && ok || bad "flc2 upload: $out"
+[ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'PROCESS_ERROR'")" = 0 ] && ok || bad "flc2: a ФЛК answer before its time"
+q "$D" "UPDATE export_substage SET status = 'PROCESS_ERROR'"
+ag "$D" resend --all >/dev/null || bad "flc2: resend --all"
+emu_stop
+sleep 3 # the first round's files reach their ФЛК errors (three steps)
+emu --step-ms 0
+out=$(ag "$D" check-status --force) || bad "flc2: check-status: $out"
+[ "$(q "$D" "SELECT count(*) FROM upload_log WHERE round = 0 AND status_code = 7")" = "$(files "$D")" ] && ok || bad "flc2: the first round's answers were not kept"
+[ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'READY_FOR_EXPORT'")" = 0 ] && ok || bad "flc2: an earlier round's answer failed the new round"
+out=$(ag "$D" upload) && [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED'")" = 0 ] && ok || bad "flc2: after the new round: $out"
+emu_stop
+
+# ---- the datamart answers 503 to every file: the backoff counts one
+# failure for the run, not one per file
+emu --step-ms 0 --fail-rate 1 --fail-code 503
+D=$T/busy; setup "$D"
+ag "$D" upload >/dev/null 2>"$T/busy.err"
+[ "$(q "$D" "SELECT count(DISTINCT substage_id) FROM upload_log")" -ge 2 ] && ok || bad "busy: fewer than two files tried at once"
+[ "$(q "$D" "SELECT failures FROM dm_reach")" = 1 ] && ok || bad "busy: $(q "$D" "SELECT failures FROM dm_reach") failures counted for one run"
+[ "$(grep -c "warning: datamart: unreachable" "$T/busy.err")" = 1 ] && ok || bad "busy: reported file after file: $(cat "$T/busy.err")"
+emu_stop
 
 # ---- proxy API: token, wrapped paths, expiry -> one re-authentication
 emu --step-ms 0 --username school --password 'p@ss w0rd;secret' --expire-tokens-after 3
