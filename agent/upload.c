@@ -400,17 +400,44 @@ static int choose(up *u, pick *p, int *cnt, int max, long long budget, upload_st
 /* Marks sends a killed run left without an outcome. */
 static int recover(up *u, rdm_err *err)
 {
-    /* answered, journaled, killed before the id was stored: adopt it */
-    int a =
-        exec_i(u, err,
-               "UPDATE upload_log SET request_id = (SELECT trim(j.response_text, ' \"' || "
-               "char(9, 10, 13)) FROM journal j WHERE j.id = upload_log.journal_id), "
-               "modified_at = ?1 WHERE request_id IS NULL AND error IS NULL AND EXISTS "
-               "(SELECT 1 FROM journal j WHERE j.id = upload_log.journal_id AND "
-               "j.http_status BETWEEN 200 AND 299 AND j.error IS NULL AND trim(j.response_text, "
-               "' \"' || char(9, 10, 13)) <> '')",
-               NULL, (long long)u->now, 0, 0, 0);
-    if (a < 0)
+    /* answered, journaled, killed before the id was stored: adopt it, when
+     * the answer is an id as a live run would take it (dm_request_id());
+     * any other answer leaves the file to be sent again, below */
+    sqlite3_stmt *q;
+    long long *ids = NULL;
+    char(*rids)[sizeof((dm_upload *)0)->request_id] = NULL;
+    int a = 0, cap = 0;
+    if (store_prepare(u->st,
+                      "SELECT l.id, j.response_text FROM upload_log l JOIN journal j ON j.id = "
+                      "l.journal_id WHERE l.request_id IS NULL AND l.error IS NULL AND "
+                      "j.http_status BETWEEN 200 AND 299 AND j.error IS NULL",
+                      &q, err))
+        return -1;
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        if (a == cap) {
+            int c = cap ? cap * 2 : 16;
+            long long *ni = realloc(ids, (size_t)c * sizeof *ids);
+            void *nr = ni ? realloc(rids, (size_t)c * sizeof *rids) : NULL;
+            if (ni)
+                ids = ni;
+            if (!nr)
+                break; /* out of memory: those files are sent again */
+            rids = nr;
+            cap = c;
+        }
+        const char *t = (const char *)sqlite3_column_text(q, 1);
+        if (!dm_request_id(t, t ? (size_t)sqlite3_column_bytes(q, 1) : 0, rids[a], sizeof rids[a]))
+            ids[a++] = sqlite3_column_int64(q, 0);
+    }
+    sqlite3_finalize(q);
+    int bad = 0;
+    for (int i = 0; i < a && !bad; i++)
+        bad =
+            exec_i(u, err, "UPDATE upload_log SET request_id = ?1, modified_at = ?2 WHERE id = ?3",
+                   rids[i], (long long)u->now, ids[i], 0, 0) < 0;
+    free(ids);
+    free(rids);
+    if (bad)
         return -1;
     if (a > 0)
         log_info("upload: %d upload(s) of a stopped run were answered before it stopped; their "

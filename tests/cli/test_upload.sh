@@ -346,6 +346,19 @@ for k in 1 2 3 4 5 6 7; do
     [ $(($(accepted) - before)) = "$n" ] && ok || bad "kill at $k: $(($(accepted) - before)) accepted, want $n"
     [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'READY_FOR_EXPORT'")" = 0 ] && ok || bad "kill at $k: sub-stages left"
 done
+# an answer journaled before the kill that is not a request id (a proxy's
+# page with 200): the rerun does not take it for one, and sends the file,
+# which was in flight at the kill, again
+D=$T/killpage; setup "$D" 'MAX_CONNECTIONS = 1'
+n=$(files "$D"); before=$(accepted)
+RDM_FAULT_KILL_AT=2 ag "$D" upload >/dev/null 2>&1; rc=$?
+[ $rc = 137 ] || bad "kill at the journaled answer: exit $rc, not killed"
+pending="SELECT journal_id FROM upload_log WHERE request_id IS NULL AND journal_id IS NOT NULL"
+[ "$(q "$D" "SELECT count(*) FROM ($pending)")" = 1 ] && ok || bad "killpage: no answer journaled before the kill"
+q "$D" "UPDATE journal SET response_text = '<html><body>Accepted</body></html>' WHERE id = ($pending)"
+ag "$D" upload >/dev/null 2>"$T/kill.err" || bad "rerun after the page: $(cat "$T/kill.err")"
+[ "$(q "$D" "SELECT count(*) FROM upload_log WHERE request_id LIKE '<%'")" = 0 ] && ok || bad "killpage: a page was taken for a request id"
+[ $(($(accepted) - before)) = "$((n + 1))" ] && ok || bad "killpage: $(($(accepted) - before)) accepted, want $((n + 1)) (the file in flight sent again)"
 emu_stop
 
 # ---- TLS: verification on by default, a CA file, and the explicit off switch
