@@ -199,8 +199,8 @@ static void mark_unreachable(up *u, const char *why, long retry_after_s, long lo
         delay = cap;
     /* full jitter within the upper half, so sites do not retry in step */
     delay = delay / 2 + (long long)((plat_seed() >> 11) % (unsigned long long)(delay / 2 + 1));
-    if (retry_after_s > delay)
-        delay = retry_after_s;
+    if (retry_after_s > delay) /* the datamart's wish, within the cap */
+        delay = retry_after_s < cap ? retry_after_s : cap;
     *next_try = (long long)u->now + delay;
     exec_i(u, NULL,
            "UPDATE dm_reach SET offline_since = COALESCE(offline_since, ?2), failures = failures "
@@ -522,7 +522,7 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
             /* retried to the end: the datamart is not taking files now
              * (one failure for the backoff however many files said so) */
             if (!s->unreachable) {
-                mark_unreachable(u, d->error, -1, &s->next_try);
+                mark_unreachable(u, d->error, d->retry_after_s, &s->next_try);
                 snprintf(s->reason, sizeof s->reason, "%s", d->error);
             }
             s->unreachable = 1;
@@ -558,7 +558,10 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
     case HTTP_DEFERRED:
     default:
         if (!s->unreachable) {
-            mark_unreachable(u, d->error, -1, &s->next_try);
+            /* the datamart's Retry-After, when it gave one, over the
+             * backoff */
+            mark_unreachable(u, d->error, d->outcome == HTTP_DEFERRED ? d->retry_after_s : -1,
+                             &s->next_try);
             snprintf(s->reason, sizeof s->reason, "%s", d->error);
         }
         s->unreachable = 1;
@@ -886,6 +889,7 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
             break;
         u.now = time(NULL);
         int unreachable = 0;
+        long later = -1; /* the longest Retry-After asked for */
         if ((rc = store_begin(st, err)))
             break;
         for (int i = 0; i < n && !rc; i++) {
@@ -893,6 +897,8 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
                 if (!unreachable)
                     snprintf(ss->reason, sizeof ss->reason, "%s", ds[i].error);
                 unreachable = 1;
+                if (ds[i].outcome == HTTP_DEFERRED && ds[i].retry_after_s > later)
+                    later = ds[i].retry_after_s;
                 continue;
             }
             ss->asked++;
@@ -914,7 +920,7 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
         if (unreachable) {
             long long next;
             ss->unreachable = 1;
-            mark_unreachable(&u, ss->reason, -1, &next);
+            mark_unreachable(&u, ss->reason, later, &next);
             break;
         }
         if (ss->asked)

@@ -491,6 +491,7 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
         http_req *r = b.rs[i];
         u[i]->outcome = r->outcome;
         u[i]->status = r->status;
+        u[i]->retry_after_s = r->retry_after_s;
         u[i]->emulated = 0;
         u[i]->request_id[0] = 0;
         snprintf(u[i]->error, sizeof u[i]->error, "%s", r->error);
@@ -547,6 +548,7 @@ rdm_rc dm_ask_status(dm_client *c, dm_status **s, int n, rdm_err *err)
     for (int i = 0; i < n; i++) {
         http_req *r = b.rs[i];
         s[i]->outcome = r->outcome;
+        s[i]->retry_after_s = r->retry_after_s;
         s[i]->known = 0;
         snprintf(s[i]->error, sizeof s[i]->error, "%s", r->error);
         if (r->outcome != HTTP_OK)

@@ -53,6 +53,7 @@ typedef struct dm_upload {
     char error[600];
     int emulated;
     long long journal_id; /* the last exchange of this upload */
+    long retry_after_s;   /* the last answer's Retry-After, -1 when none */
 } dm_upload;
 
 typedef struct dm_status {
@@ -64,6 +65,7 @@ typedef struct dm_status {
     int code;
     char error[600];
     long long journal_id;
+    long retry_after_s; /* the last answer's Retry-After, -1 when none */
 } dm_status;
 
 /* Checks the options (URL scheme, proxy credentials, the emulated status)

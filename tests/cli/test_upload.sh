@@ -235,6 +235,24 @@ ag "$D" upload >/dev/null 2>"$T/busy.err"
 [ "$(grep -c "warning: datamart: unreachable" "$T/busy.err")" = 1 ] && ok || bad "busy: reported file after file: $(cat "$T/busy.err")"
 emu_stop
 
+# ---- the datamart asks to come back in an hour (a Retry-After past the
+# 300 s a request waits for): the next try is as far as the cap allows
+# (OFFLINE_BACKOFF_MAX_MINUTES, 30), not the backoff's minute; for uploads
+# and for status requests
+emu --step-ms 0 --fail-rate 1 --fail-code 503 --retry-after 3600
+D=$T/later; setup "$D"
+ag "$D" upload >/dev/null 2>&1
+[ "$(q "$D" "SELECT next_try - strftime('%s','now') BETWEEN 1700 AND 1800 FROM dm_reach")" = 1 ] && ok || bad "later: next try in $(q "$D" "SELECT next_try - strftime('%s','now') FROM dm_reach") s, want 1800"
+emu_stop
+emu --step-ms 1000
+D=$T/later2; setup "$D"
+ag "$D" upload >/dev/null || bad "later2: upload"
+emu_stop
+emu --step-ms 1000 --fail-on status --fail-rate 1 --fail-code 503 --retry-after 3600
+ag "$D" check-status --force >/dev/null 2>&1
+[ "$(q "$D" "SELECT next_try - strftime('%s','now') BETWEEN 1700 AND 1800 FROM dm_reach")" = 1 ] && ok || bad "later2: next try in $(q "$D" "SELECT next_try - strftime('%s','now') FROM dm_reach") s, want 1800"
+emu_stop
+
 # ---- proxy API: token, wrapped paths, expiry -> one re-authentication
 emu --step-ms 0 --username school --password 'p@ss w0rd;secret' --expire-tokens-after 3
 D=$T/proxy; setup "$D" "USE_PROXY_API = True
