@@ -926,8 +926,9 @@ rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_s
         if (ss->asked)
             mark_reachable(&u);
     }
-    if (!rc) {
-        /* give up polling what never resolves, and say so */
+    if (!rc && !ss->unreachable) {
+        /* give up polling what never resolves, and say so (not while the
+         * datamart cannot be asked: after an outage, it is asked first) */
         sqlite3_stmt *q;
         if (!(rc = store_prepare(st,
                                  "SELECT l.id, l.request_id, a.path, l.substage_id FROM "

@@ -295,6 +295,11 @@ out=$(ag "$D" check-status --force) && echo "$out" | grep -q "$sent asked: 0 pro
 # give-up: an upload older than STATUS_GIVE_UP_DAYS is no longer polled, and
 # no longer holds the budget
 q "$D" "UPDATE upload_log SET created_at = created_at - 8 * 86400"
+# not while the datamart cannot be asked (an outage as long as the wait)
+emu_stop
+ag "$D" check-status --force >/dev/null 2>&1
+[ "$(q "$D" "SELECT count(*) FROM upload_log WHERE gave_up_at IS NOT NULL")" = 0 ] && ok || bad "give-up while the datamart could not be asked"
+emu --step-ms 600000
 out=$(ag "$D" check-status --force 2>"$T/giveup.err") && echo "$out" | grep -q "$sent given up" && ok || bad "give-up: $out"
 grep -q "no longer polled" "$T/giveup.err" && ok || bad "give-up not reported"
 out=$(ag "$D" check-status --force) && echo "$out" | grep -q "0 asked" && ok || bad "given-up uploads still polled: $out"
