@@ -284,7 +284,10 @@ static void add_header(http_req *r, struct curl_slist **h, const char *line, siz
         *used += (size_t)n;
 }
 
-/* Starts an attempt; on a local failure ends the request with it. */
+static void release(http_client *c, http_req *r);
+
+/* Starts an attempt; on a local failure ends the request with it (and
+ * releases what the attempt took). */
 static void start(http_client *c, http_req *r)
 {
     http_run *run = calloc(1, sizeof *run);
@@ -333,6 +336,7 @@ static void start(http_client *c, http_req *r)
     if (!e) {
         r->outcome = HTTP_LOCAL;
         snprintf(r->error, sizeof r->error, "libcurl: cannot create a handle");
+        release(c, r);
         r->state_ = ST_DONE;
         return;
     }
@@ -395,6 +399,7 @@ static void start(http_client *c, http_req *r)
     if (curl_multi_add_handle(c->multi, e) != CURLM_OK) {
         r->outcome = HTTP_LOCAL;
         snprintf(r->error, sizeof r->error, "libcurl: cannot start the transfer");
+        release(c, r);
         r->state_ = ST_DONE;
         return;
     }
