@@ -458,6 +458,11 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         r->outcome = HTTP_STATUS;
         snprintf(r->error, sizeof r->error, "HTTP %ld", status);
         retry = !(status > 0 && status < 600 && c->o.no_retry[status]);
+        /* a gateway that gave up on the datamart (502, 504) after the
+         * whole file left: the datamart may still take it, as when no
+         * answer comes at all */
+        if (r->file && (status == 502 || status == 504) && r->sent_ == r->file_size)
+            r->unanswered_until = plat_mono_ms() + (int64_t)c->o.timeout_s * 1000;
     } else if (is_tls_error(res)) {
         r->outcome = HTTP_TLS;
         snprintf(r->error, sizeof r->error, "TLS: %s", curl_easy_strerror(res));

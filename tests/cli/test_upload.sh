@@ -235,6 +235,16 @@ ag "$D" upload >/dev/null 2>"$T/busy.err"
 [ "$(grep -c "warning: datamart: unreachable" "$T/busy.err")" = 1 ] && ok || bad "busy: reported file after file: $(cat "$T/busy.err")"
 emu_stop
 
+# ---- a gateway's 504 after the whole file left: the datamart may still
+# take the file, so the next files wait one more timeout, as when no answer
+# comes at all
+emu --step-ms 0 --fail-first 1 --fail-code 504
+D=$T/gw; setup "$D" 'MAX_CONNECTIONS = 1'
+sed -i 's/^LOG_LEVEL = warning/LOG_LEVEL = info/' "$D/rdm-agent.ini"
+ag "$D" upload >/dev/null 2>"$T/gw.err" || bad "gw: upload: $(cat "$T/gw.err")"
+grep -q "1 upload(s) went unanswered after the whole file left" "$T/gw.err" && ok || bad "gw: no wait after the 504: $(cat "$T/gw.err")"
+emu_stop
+
 # ---- the datamart asks to come back in an hour (a Retry-After past the
 # 300 s a request waits for): the next try is as far as the cap allows
 # (OFFLINE_BACKOFF_MAX_MINUTES, 30), not the backoff's minute; for uploads
