@@ -51,10 +51,18 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
         rc = buf_add(out, v, n);
         break;
     case PROF_INT:
-        /* 19 digits: what fits SQLite's INTEGER */
+        /* up to 19 digits, and then the range of SQLite's INTEGER: past it
+         * SQLite would keep a REAL, and lose digits */
         if ((rc = efft_int_canon(v, n, 19, out)) == RDM_ERR_PARSE) {
             snprintf(why, whylen, "'%.*s' is not an integer", (int)(n > 40 ? 40 : n), v);
             return rc;
+        }
+        if (!rc && !text_int64(out->p, out->len, NULL)) {
+            snprintf(why, whylen,
+                     "'%.*s' is beyond a 64-bit integer (-9223372036854775808 to "
+                     "9223372036854775807)",
+                     (int)(n > 40 ? 40 : n), v);
+            return RDM_ERR_PARSE;
         }
         break;
     case PROF_BOOL: {
@@ -433,10 +441,12 @@ static const char *base_name(const char *path)
 
 /* Lands one file in the open transaction. *known is set (and nothing
  * landed: the file's work is rolled back to a savepoint) when the same
- * content was imported before. */
+ * content was imported before. want_sha (or NULL): the manifest's SHA-256,
+ * checked on the very bytes parsed. */
 static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, const char *path,
                           const prof_model *m, int snapshot, const char *bundle,
-                          const import_opts *o, int *known, import_stats *stats, rdm_err *err)
+                          const char *want_sha, const import_opts *o, int *known,
+                          import_stats *stats, rdm_err *err)
 {
     import_sink *c = NULL;
     csvr *r = NULL;
@@ -449,7 +459,11 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     *known = 0;
     const char *enc = m->csv_encoding ? m->csv_encoding : cfg_str(cfg, CFG_ENCODING);
     const char *delim = m->csv_delimiter ? m->csv_delimiter : cfg_str(cfg, CFG_DELIMITER);
-    if (!(f = fopen(path, "rb")))
+    /* a bundle's file only when it is still a plain file, checked on what
+     * was opened (it may have been swapped for a link since it was listed) */
+    if (bundle && (rc = plat_open_plain(path, &f, err)))
+        return rc;
+    if (!bundle && !(f = fopen(path, "rb")))
         return rdm_fail(err, RDM_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     if ((rc = store_exec(st, "SAVEPOINT import_file", err))) {
         fclose(f);
@@ -480,6 +494,11 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
     if (!rc)
         rc = csvr_finish(r, err);
     sha256_bg_finish(h, sha);
+    if (!rc && want_sha && strcmp(sha, want_sha) != 0)
+        rc = rdm_fail(err, RDM_ERR_PARSE,
+                      "%s: its bytes changed while it was imported (SHA-256 %s, the manifest "
+                      "says %s); copy the bundle again. Nothing was imported",
+                      path, sha, want_sha);
     if (rc)
         goto out;
     if (!c->header_done) {
@@ -670,7 +689,8 @@ static rdm_rc import_bundle(store *st, const profile *p, const rdm_config *cfg, 
         int known = 0;
         plat_join(dir, b->files[i].name, path, sizeof path);
         int snapshot = !(o->partial || b->files[i].partial || b->files[i].m->csv_partial);
-        rc = import_file(st, p, cfg, path, b->files[i].m, snapshot, dir, o, &known, &s, err);
+        rc = import_file(st, p, cfg, path, b->files[i].m, snapshot, dir,
+                         b->has_manifest ? b->files[i].sha : NULL, o, &known, &s, err);
         if (known)
             s.known++;
         else if (!rc)
@@ -717,8 +737,8 @@ rdm_rc import_path(store *st, const profile *p, const rdm_config *cfg, const cha
     rdm_rc rc = store_begin(st, err);
     if (rc)
         return rc;
-    rc = import_file(st, p, cfg, path, m, !(o->partial || m->csv_partial), NULL, o, &known, stats,
-                     err);
+    rc = import_file(st, p, cfg, path, m, !(o->partial || m->csv_partial), NULL, NULL, o, &known,
+                     stats, err);
     if (!rc && !known)
         rc = store_commit(st, err);
     else

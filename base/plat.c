@@ -17,7 +17,9 @@
 #define S_ISDIR(m) (((m)&S_IFMT) == S_IFDIR)
 #endif
 #include <direct.h>
+#include <fcntl.h>
 #include <io.h>
+#include <stdint.h>
 #include <winsock2.h> /* before windows.h */
 #include <windows.h>
 #else
@@ -267,6 +269,52 @@ int plat_isatty_stderr(void)
 #else
     return isatty(STDERR_FILENO);
 #endif
+}
+
+rdm_rc plat_open_plain(const char *path, FILE **out, rdm_err *err)
+{
+    *out = NULL;
+#ifdef _WIN32
+    HANDLE h = CreateFileA(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                           FILE_FLAG_OPEN_REPARSE_POINT | FILE_FLAG_SEQUENTIAL_SCAN, NULL);
+    BY_HANDLE_FILE_INFORMATION fi;
+    if (h == INVALID_HANDLE_VALUE)
+        return rdm_fail(err, RDM_ERR_IO, "cannot open %s (error %lu)", path,
+                        (unsigned long)GetLastError());
+    if (GetFileType(h) != FILE_TYPE_DISK || !GetFileInformationByHandle(h, &fi) ||
+        (fi.dwFileAttributes & (FILE_ATTRIBUTE_REPARSE_POINT | FILE_ATTRIBUTE_DIRECTORY))) {
+        CloseHandle(h);
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: not a plain file (a link or a device; refused)",
+                        path);
+    }
+    int fd = _open_osfhandle((intptr_t)h, _O_RDONLY | _O_BINARY);
+    if (fd < 0) {
+        CloseHandle(h);
+        return rdm_fail(err, RDM_ERR_IO, "cannot open %s", path);
+    }
+    if (!(*out = _fdopen(fd, "rb"))) {
+        _close(fd);
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+#else
+    /* O_NONBLOCK: a FIFO put there must not hang the open (it has no effect
+     * on the reads of a plain file) */
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), e = errno;
+    struct stat st;
+    if (fd < 0)
+        return rdm_fail(
+            err, e == ELOOP ? RDM_ERR_PARSE : RDM_ERR_IO, "cannot open %s: %s%s", path, strerror(e),
+            e == ELOOP ? " (a symbolic link: a bundle holds plain files only; refused)" : "");
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return rdm_fail(err, RDM_ERR_PARSE, "%s: not a plain file (refused)", path);
+    }
+    if (!(*out = fdopen(fd, "rb"))) {
+        close(fd);
+        return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+    }
+#endif
+    return RDM_OK;
 }
 
 plat_kind_t plat_kind(const char *path, long long *size)

@@ -39,6 +39,7 @@
 #include "rc.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <time.h>
 
 #ifdef _WIN32
@@ -103,6 +104,12 @@ typedef enum plat_kind_t { PLAT_NONE, PLAT_FILE, PLAT_DIR, PLAT_LINK, PLAT_OTHER
 /* What path is, without following a final symbolic link (Windows: a
  * reparse point counts as a link). *size gets a regular file's size. */
 plat_kind_t plat_kind(const char *path, long long *size);
+
+/* Opens path for reading ("rb") only when it is a plain file, checked on
+ * the opened file itself: a symbolic link (a reparse point on Windows), a
+ * folder, a FIFO or a device put there after an earlier check is refused
+ * (RDM_ERR_PARSE, naming path). *out is the caller's, to fclose. */
+rdm_rc plat_open_plain(const char *path, FILE **out, rdm_err *err);
 
 /* Modification time (seconds since the epoch) of path, or -1. */
 long long plat_mtime(const char *path);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -242,6 +243,35 @@ static void test_large_int_keys(void **s)
     collect(0, 0, 0);
 }
 
+/* A bundle's file is opened only while it is a plain file: a link or a
+ * FIFO swapped in after the listing is refused, and a FIFO does not hang. */
+static void test_open_plain(void **s)
+{
+    (void)s;
+    char path[1024], link[1024], fifo[1024];
+    FILE *f = NULL;
+    rdm_err err;
+    write_file("plain.csv", "a\n");
+    snprintf(path, sizeof path, "%s/plain.csv", dir);
+    assert_int_equal(plat_open_plain(path, &f, &err), RDM_OK);
+    assert_non_null(f);
+    assert_int_equal(fgetc(f), 'a');
+    fclose(f);
+#ifndef _WIN32
+    snprintf(link, sizeof link, "%s/link.csv", dir);
+    assert_int_equal(symlink(path, link), 0);
+    assert_int_equal(plat_open_plain(link, &f, &err), RDM_ERR_PARSE);
+    assert_null(f);
+    assert_non_null(strstr(err.msg, "a symbolic link"));
+    snprintf(fifo, sizeof fifo, "%s/fifo.csv", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(plat_open_plain(fifo, &f, &err), RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "not a plain file"));
+#else
+    (void)link, (void)fifo;
+#endif
+}
+
 static void test_bad_files(void **s)
 {
     (void)s;
@@ -254,7 +284,10 @@ static void test_bad_files(void **s)
     import_bad("person.csv", HDR ";A;;;;;\n", "person.csv:2: column id: key column is empty");
     /* an integer key is the staged rowid: it must fit 64 bits */
     import_bad("person.csv", HDR "-9223372036854775808;A;;;;;\n9223372036854775808;B;;;;;\n",
-               "person.csv:3: column id: key is beyond a 64-bit integer");
+               "person.csv:3: column id: '9223372036854775808' is beyond a 64-bit integer");
+    /* any integer column: past 64 bits SQLite would store a REAL */
+    import_bad("pair.csv", "a;b;v\nx;9223372036854775807;one\ny;9223372036854775808;two\n",
+               "pair.csv:3: column b: '9223372036854775808' is beyond a 64-bit integer");
     import_bad("person.csv", HDR "1;\"A;;;;;\n", "person.csv:2: the file ends inside a quoted");
     import_bad("person.csv", "name;born\nA;2020-01-01\n",
                "person.csv:1: the header lacks column 'id' of model person");
@@ -539,6 +572,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_partial_and_composite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_int_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp1251_and_extra_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
