@@ -532,7 +532,10 @@ static rdm_rc import_file(store *st, const profile *p, const rdm_config *cfg, co
         log_info("%s: %lld row(s) landed for model %s (%s)", path, c->rows, m->name,
                  snapshot ? "full snapshot" : "partial");
         if (c->rejected)
-            log_warn("%s: %lld row(s) quarantined (see `rdm-agent stages`)", path, c->rejected);
+            log_warn("%s: %lld row(s) quarantined (see `rdm-agent stages`)%s", path, c->rejected,
+                     snapshot ? "; so this full dump deletes no key (a bad row's key would look "
+                                "gone): fix the rows and import it again to let it delete"
+                              : "");
     }
 out:
     if (rc || *known)

@@ -160,10 +160,13 @@ rdm_rc stg_source_create(store *st, const stg_model *m, const char *kind, const 
 
 rdm_rc stg_source_landed(store *st, long long id, long long rows, long long rejected, rdm_err *err)
 {
-    char sql[160];
+    /* a full snapshot with rows quarantined deletes nothing: a bad row's
+     * key would look gone, and a typo would become a DELETE */
+    char sql[200];
     snprintf(sql, sizeof sql,
-             "UPDATE import_source SET rows = %lld, rejected = %lld WHERE id = %lld", rows,
-             rejected, id);
+             "UPDATE import_source SET rows = %lld, rejected = %lld, snapshot = snapshot AND %d "
+             "WHERE id = %lld",
+             rows, rejected, rejected == 0, id);
     return store_exec(st, sql, err);
 }
 

@@ -316,6 +316,17 @@ static void test_bad_files(void **s)
     collect(2, 0, 0);
     /* of a repeated key, the first row is staged */
     assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 3 AND name = 'C'"), 1);
+    /* a full snapshot whose row 3 is quarantined (a typo in a date) deletes
+     * nothing: key 3 is not gone; 4 is new, 1 updated */
+    write_file("person.csv", HDR "1;A2;;;;;\n3;C;2024-02-31;;;;\n4;E;;;;;\n");
+    assert_int_equal(import("person.csv", 0, 1, &is, &err), RDM_OK);
+    assert_int_equal(is.rejected, 1);
+    collect(1, 1, 0);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 3"), 1);
+    /* fixed, the same snapshot deletes what it lacks */
+    write_file("person.csv", HDR "1;A2;;;;;\n4;E;;;;;\n");
+    assert_int_equal(import("person.csv", 0, 0, &is, &err), RDM_OK);
+    collect(0, 0, 1);
 }
 
 static void test_cp1251_and_extra_columns(void **s)
