@@ -10,6 +10,42 @@
 #include <string.h>
 #include <time.h>
 
+/* The locks this process holds (by store file and task). A row with this
+ * process's id and host that is not among them was left by an earlier
+ * process that had the same id: a container's agent is pid 1 at every
+ * start, and ids repeat after a reboot. Locks are taken on one thread. */
+static struct {
+    char db[1024], task[64];
+} held[16];
+
+static int held_find(const char *db, const char *task)
+{
+    for (int i = 0; i < (int)(sizeof held / sizeof held[0]); i++)
+        if (strcmp(held[i].db, db) == 0 && strcmp(held[i].task, task) == 0)
+            return i;
+    return -1;
+}
+
+static void held_set(store *st, const char *task, int on)
+{
+    char db[sizeof held[0].db];
+    snprintf(db, sizeof db, "%s", store_path(st));
+    int i = held_find(db, task);
+    if (!on && i >= 0)
+        held[i].db[0] = held[i].task[0] = 0;
+    if (on && i < 0 && (i = held_find("", "")) >= 0) {
+        snprintf(held[i].db, sizeof held[i].db, "%s", db);
+        snprintf(held[i].task, sizeof held[i].task, "%s", task);
+    }
+}
+
+static int held_by_me(store *st, const char *task)
+{
+    char db[sizeof held[0].db];
+    snprintf(db, sizeof db, "%s", store_path(st));
+    return held_find(db, task) >= 0;
+}
+
 static void fmt_time(long long t, char *buf, size_t n)
 {
     struct tm tm;
@@ -55,14 +91,16 @@ rdm_rc store_lock_acquire(store *st, const char *task, long long expire_s, rdm_e
 
         fmt_time(since, s1, sizeof s1);
         fmt_time(until, s2, sizeof s2);
-        if (same_host && pid == me) {
+        if (same_host && pid == me && held_by_me(st, t)) {
             rc = rdm_fail(err, RDM_ERR_BUSY,
                           "store is busy (pid %lld, task %s): this process "
                           "already holds the lock",
                           pid, t);
             goto out;
         }
-        if (now >= until)
+        if (same_host && pid == me)
+            why = "an earlier process with this process's id left it";
+        else if (now >= until)
             why = "it expired";
         else if (same_host && !plat_pid_alive(pid))
             why = "that process no longer runs";
@@ -95,7 +133,8 @@ rdm_rc store_lock_acquire(store *st, const char *task, long long expire_s, rdm_e
         rc = store_fail(st, err, "writing the task lock");
         goto out;
     }
-    rc = store_commit(st, err);
+    if (!(rc = store_commit(st, err)))
+        held_set(st, task, 1);
 out:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
@@ -112,6 +151,9 @@ rdm_rc store_lock_release(store *st, const char *task, rdm_err *err)
     rdm_rc rc = RDM_OK;
 
     plat_hostname(host, sizeof host);
+    /* even when the row cannot be deleted now: the next acquire by this
+     * process then takes it over */
+    held_set(st, task, 0);
     if (sqlite3_prepare_v2(store_db(st),
                            "DELETE FROM task_lock WHERE task = ? AND pid = ? AND host = ?", -1, &s,
                            NULL) != SQLITE_OK)

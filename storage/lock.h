@@ -4,7 +4,9 @@
  *
  * A lock is a row (task, pid, host, acquired_at, expires_at). It is free
  * when absent, expired, or held by a process of this host that no longer
- * runs (kill -9); such a lock is taken over and the takeover logged. The
+ * runs (kill -9), or that had this process's id before it (a container's
+ * pid 1 after a restart); such a lock is taken over and the takeover
+ * logged. The
  * task "*" is store-wide: it conflicts with every other lock (init,
  * migrations), and every lock conflicts with it.
  *

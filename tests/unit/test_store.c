@@ -291,6 +291,20 @@ static void test_foreign_host_locks(void **st)
     /* and this process cannot take it twice */
     assert_int_equal(store_lock_acquire(s, "collect", 60, &err), RDM_ERR_BUSY);
     assert_non_null(strstr(err.msg, "already holds"));
+    assert_int_equal(store_lock_release(s, "collect", &err), RDM_OK);
+    /* a live lock with this process's id and host that this process does
+     * not hold was left by an earlier process with the same id (a
+     * container's pid 1): taken over */
+    char sql[512], host[256];
+    plat_hostname(host, sizeof host);
+    snprintf(sql, sizeof sql,
+             "INSERT INTO task_lock VALUES ('export', %lld, '%s', strftime('%%s','now'), "
+             "strftime('%%s','now') + 3600)",
+             plat_pid(), host);
+    assert_int_equal(store_exec(s, sql, &err), RDM_OK);
+    assert_int_equal(store_lock_acquire(s, "export", 60, &err), RDM_OK);
+    assert_int_equal(store_lock_acquire(s, "export", 60, &err), RDM_ERR_BUSY);
+    assert_non_null(strstr(err.msg, "already holds"));
     store_close(s);
 }
 
