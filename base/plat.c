@@ -870,7 +870,11 @@ static HANDLE wake_event;
 
 static BOOL WINAPI on_console(DWORD type)
 {
-    (void)type;
+    /* a user logging off (at the console or a remote desktop) is no reason
+     * to stop: Windows sends it to services too, and a service stopped so
+     * reports no failure and stays down until the next boot */
+    if (type == CTRL_LOGOFF_EVENT)
+        return TRUE;
     plat_request_stop();
     return TRUE;
 }
