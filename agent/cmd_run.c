@@ -247,6 +247,7 @@ static void sched_load(sched *s, const rdm_config *cfg, time_t now)
         {CFG_SUSPEND_MINUTE, CFG_SUSPEND_HOUR, CFG_SUSPEND_DAY_OF_WEEK},
         {CFG_CLEANUP_MINUTE, CFG_CLEANUP_HOUR, CFG_CLEANUP_DAY_OF_WEEK}};
     const char *e = getenv("RDM_SCHEDULE_SECONDS");
+    plat_tz_reload(); /* the system's time zone may have changed (SIGHUP) */
     s->every = e && *e ? atol(e) : 0;
     for (int k = 0; k < T_N; k++) {
         s->spec[k].minutes = cfg_bits(cfg, ids[k][0]);
@@ -356,7 +357,7 @@ rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err)
     log_info("run: service started (pid %lld, store %s, configuration %s)", plat_pid(),
              store_path(st), ctx->cfg.path ? ctx->cfg.path : "(defaults)");
     sched_load(&s, &ctx->cfg, time(NULL));
-    time_t next_upload = time(NULL);
+    time_t next_upload = time(NULL), last = time(NULL);
     while (!plat_stop_requested()) {
         if (plat_take_reload()) {
             rdm_err e;
@@ -365,11 +366,26 @@ rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err)
                           "kept: %s",
                           e.msg);
             } else {
+                time_t was[T_N], t = time(NULL);
+                memcpy(was, s.next, sizeof was);
                 log_info("run: SIGHUP: configuration and profiles re-read");
-                sched_load(&s, &ctx->cfg, time(NULL));
+                sched_load(&s, &ctx->cfg, t);
+                /* a run that was already due is not dropped */
+                for (int k = 0; k < T_N; k++)
+                    if (was[k] != (time_t)-1 && was[k] <= t)
+                        s.next[k] = was[k];
             }
         }
         time_t now = time(NULL);
+        if (now < last - 60) {
+            /* the clock was set back (NTP on a server that booted ahead):
+             * the next runs computed before would wait that much longer */
+            log_warn("run: the clock went back %lld s; every next run is computed again from now",
+                     (long long)(last - now));
+            for (int k = 0; k < T_N; k++)
+                s.next[k] = s.every > 0 ? now + s.every : cron_next(&s.spec[k], now);
+            next_upload = now;
+        }
         for (int k = 0; k < T_N && !plat_stop_requested(); k++) {
             if (s.next[k] == (time_t)-1 || s.next[k] > now)
                 continue;
@@ -386,9 +402,10 @@ rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err)
         for (int k = 0; k < T_N; k++)
             if (s.next[k] != (time_t)-1 && s.next[k] < wake)
                 wake = s.next[k];
-        now = time(NULL);
+        now = last = time(NULL);
+        /* a minute at most: a clock set forward or back is seen within it */
         if (wake > now)
-            plat_wait_ms((long long)(wake - now) * 1000);
+            plat_wait_ms((long long)(wake - now > 60 ? 60 : wake - now) * 1000);
     }
     log_info("run: stopped on request; the work in progress was committed or rolled back");
 out:

@@ -399,6 +399,15 @@ rdm_rc plat_rename(const char *from, const char *to, rdm_err *err)
     return RDM_OK;
 }
 
+void plat_tz_reload(void)
+{
+#ifdef _WIN32
+    _tzset();
+#else
+    tzset();
+#endif
+}
+
 int plat_localtime(time_t t, struct tm *out)
 {
 #ifdef _WIN32

@@ -97,6 +97,9 @@ int plat_exe_dir(char *buf, size_t n);
 
 /* Thread-safe localtime/gmtime; return 1, or 0 if t cannot be converted. */
 int plat_localtime(time_t t, struct tm *out);
+/* Reads the system's time zone again (tzset()): a zone changed since the
+ * start is then used by plat_localtime(). */
+void plat_tz_reload(void);
 int plat_gmtime(time_t t, struct tm *out);
 
 typedef enum plat_kind_t { PLAT_NONE, PLAT_FILE, PLAT_DIR, PLAT_LINK, PLAT_OTHER } plat_kind_t;

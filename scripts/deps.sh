@@ -9,7 +9,7 @@ PACKAGES=(
   libsqlite3-dev sqlite3 libcurl4-openssl-dev libmbedtls-dev nettle-dev libcjson-dev libcsv-dev libpq-dev
   libcmocka-dev libgcrypt20-dev postgresql-15 libmicrohttpd-dev openssl chromium
   lintian rpm man-db adduser libclang-rt-14-dev python3 valgrind
-  iptables
+  iptables faketime
 )
 
 missing=()

@@ -5,7 +5,8 @@
 # datamart (tests/tools/replay_emulator.py replays what the emulator
 # accepted); SIGHUP with a broken and then a good configuration; SIGTERM and
 # a clean exit within 10 s; two agents on one store (every file once);
-# transfer and its exit codes (lock held, unreachable); check-suspended;
+# the clock set back an hour (libfaketime); transfer and its exit codes
+# (lock held, unreachable); check-suspended;
 # cleanup (never a file the datamart has not accepted); stages --json;
 # status and its exit code; report --html rendered by headless Chromium.
 # Prints "N passed, N failed".
@@ -96,6 +97,32 @@ grep -q "run: stopped on request" "$T/run.err" && ok || bad "no stop message"
 if grep " error: " "$T/run.err" | grep -v "THIS IS NOT INI\|new configuration" | grep -q .; then
     bad "errors in the service log: $(grep " error: " "$T/run.err" | head -3)"
 else ok; fi
+
+# ---- the clock set back an hour while the service runs (NTP on a server
+# that booted ahead; libfaketime, the monotonic clock left alone): the
+# tasks go on and the next round arrives. Not in the ASan build (its
+# runtime must be the first library loaded)
+FT=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+if [ -z "$FT" ]; then
+    bad "libfaketime is missing (scripts/deps.sh installs faketime)"
+elif ldd "$AGENT" | grep -q libasan; then
+    echo "SKIP: the clock set back (an ASan build)"
+else
+    emu_stop; emu clock
+    D=$T/clock; setup "$D"
+    echo "+0" >"$T/ft"
+    FAKETIME_TIMESTAMP_FILE=$T/ft FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 LD_PRELOAD=$FT \
+        RDM_SCHEDULE_SECONDS=1 "$AGENT" --config "$D/rdm-agent.ini" run >"$T/clock.out" 2>"$T/clock.err" &
+    CLK=$!; PIDS="$PIDS $CLK"
+    feed 1 "$D"
+    wait_arrived clock 1 40 && ok || bad "clock: round 1 did not arrive: $(tail -3 "$T/clock.err")"
+    echo "-3600" >"$T/ft"
+    sleep 2
+    feed 2 "$D"
+    wait_arrived clock 2 40 && ok || bad "clock: round 2 did not arrive after the clock went back: $(tail -3 "$T/clock.err")"
+    grep -q "run: the clock went back" "$T/clock.err" && ok || bad "clock: the step back was not noticed"
+    kill -TERM $CLK; wait $CLK
+fi
 
 # ---- stop in the middle of work: SIGTERM while a big export runs
 # (3,000 files: the signal comes once the first is written, with most of
