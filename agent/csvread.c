@@ -30,6 +30,7 @@ struct csvr {
     int nf;
     rdm_rc cb_rc; /* first error raised inside a libcsv callback */
     rdm_err cb_err;
+    int cp1251_seen; /* CP1251: a line with enough non-ASCII bytes was checked */
 };
 
 /* libcsv's buffer grows through this: refuse past the field cap so that a
@@ -185,12 +186,27 @@ static rdm_rc check_bytes(csvr *r, const char *s, size_t n, rdm_err *err)
                             "on Windows, set [source] ENCODING = cp1251",
                             r->name, r->line, bad + 1, u[bad]);
     } else {
-        for (size_t i = 0; i < n; i++)
+        size_t high = 0;
+        for (size_t i = 0; i < n; i++) {
+            high += u[i] >= 0x80;
             if (u[i] == 0x98)
                 return rdm_fail(err, RDM_ERR_PARSE,
                                 "%s:%ld: byte %zu (0x98) does not exist in Windows-1251; is the "
                                 "file UTF-8? set [source] ENCODING = utf-8",
                                 r->name, r->line, i + 1);
+        }
+        /* UTF-8 read as Windows-1251 would pass, garbled ("Пётр" as
+         * "РџС‘С‚СЂ"): the first line with four or more non-ASCII bytes
+         * decides. Windows-1251 text is almost never valid UTF-8 there
+         * (its letters are lead bytes, one after another) */
+        if (!r->cp1251_seen && high >= 4) {
+            r->cp1251_seen = 1;
+            if (efft_utf8_valid(s, n, NULL))
+                return rdm_fail(err, RDM_ERR_PARSE,
+                                "%s:%ld: the file is UTF-8, not Windows-1251 as set; set [source] "
+                                "ENCODING = utf-8 (or the model's csv.encoding)",
+                                r->name, r->line);
+        }
     }
     for (size_t i = 0; i < n; i++)
         if (u[i] == 0)

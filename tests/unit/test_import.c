@@ -343,6 +343,13 @@ static void test_cp1251_and_extra_columns(void **s)
     assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE name = 'Яна' AND note = "
                        "'№ 5'"),
                      1);
+    /* a UTF-8 file where Windows-1251 is set would pass garbled: refused */
+    import_bad("person.csv", "id,name,Примечание\n2,Пётр,\n",
+               "person.csv:1: the file is UTF-8, not Windows-1251 as set");
+    import_bad("person.csv", "id,name\n2,Пётр Сергеевич\n",
+               "person.csv:2: the file is UTF-8, not Windows-1251 as set");
+    /* Windows-1251 with ё and № after capitals ("Ёлка", "№") still passes */
+    import_ok("person.csv", "id,name\n3,\xA8\xEB\xEA\xE0 \xB9 \xC2\xB8\n", 1);
 }
 
 static void write_manifest(const char *sub, const char *const *names, int n, int corrupt)
