@@ -146,6 +146,12 @@ static void on_row(int c, void *ud)
     r->cb_rc = r->fn(r->ud, r->row_line, r->nf, vals, r->lens, &r->cb_err);
 }
 
+static int no_space(unsigned char c)
+{
+    (void)c;
+    return 0;
+}
+
 rdm_rc csvr_open(csvr **out, const char *name, csvr_encoding enc, char delim, csvr_row_fn fn,
                  void *ud, rdm_err *err)
 {
@@ -162,6 +168,10 @@ rdm_rc csvr_open(csvr **out, const char *name, csvr_encoding enc, char delim, cs
      * default 128 makes a long field quadratic */
     csv_set_blk_size(&r->p, 64 * 1024);
     csv_set_delim(&r->p, (unsigned char)delim);
+    /* libcsv strips spaces and tabs around unquoted fields; the product's
+     * dumps (Python's csv) keep them, and so do the rows read from
+     * PostgreSQL: a text keeps them here too */
+    csv_set_space_func(&r->p, no_space);
     r->name = name;
     r->enc = enc;
     r->fn = fn;

@@ -42,6 +42,12 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
     rdm_rc rc = RDM_OK;
     buf_reset(out);
     *is_null = 0;
+    /* spaces around a typed value are no part of it (a text keeps them,
+     * as the product wrote it) */
+    while (v && t != PROF_TEXT && n && (*v == ' ' || *v == '\t'))
+        v++, n--;
+    while (v && t != PROF_TEXT && n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
     if (!v || (t != PROF_TEXT && n == 0)) {
         *is_null = 1;
         return RDM_OK;
@@ -188,15 +194,21 @@ rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_er
     for (int i = 0; i < m->ncols; i++)
         c->have[i] = -1;
     for (int j = 0; j < n; j++) {
+        /* a header's name without the spaces around it */
         const char *h = vals[j] ? vals[j] : "";
+        size_t hl = strlen(h);
+        while (*h == ' ' || *h == '\t')
+            h++, hl--;
+        while (hl && (h[hl - 1] == ' ' || h[hl - 1] == '\t'))
+            hl--;
         c->map[j] = -1;
         for (int i = 0; i < m->ncols; i++)
-            if (strcmp(m->cols[i].csv_header, h) == 0) {
+            if (strlen(m->cols[i].csv_header) == hl && strncmp(m->cols[i].csv_header, h, hl) == 0) {
                 if (c->have[i] >= 0)
                     return rdm_fail(err, RDM_ERR_PARSE,
-                                    "%s:1: column '%s' appears twice in the header (columns %d "
-                                    "and %d)",
-                                    c->path, h, c->have[i] + 1, j + 1);
+                                    "%s:1: column '%.*s' appears twice in the header (columns "
+                                    "%d and %d)",
+                                    c->path, (int)hl, h, c->have[i] + 1, j + 1);
                 c->have[i] = j;
                 c->map[j] = i;
             }

@@ -243,6 +243,23 @@ static void test_large_int_keys(void **s)
     collect(0, 0, 0);
 }
 
+/* Spaces around an unquoted text stay (as the product wrote them, and as
+ * PostgreSQL gives them); around a typed value and a header name they go. */
+static void test_spaces(void **s)
+{
+    (void)s;
+    import_ok("person.csv",
+              " id ;name;born;active;score;seen;Примечание\n"
+              " 5 ;  Анна  ; 2020-01-02 ;\t1 ;;;\n6;\"  Б \";;;;;\n",
+              2);
+    collect(2, 0, 0);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 5 AND name = '  Анна  ' "
+                       "AND born = '2020-01-02' AND active = 1"),
+                     1);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE id = 6 AND name = '  Б '"),
+                     1);
+}
+
 /* A bundle's file is opened only while it is a plain file: a link or a
  * FIFO swapped in after the listing is refused, and a FIFO does not hang. */
 static void test_open_plain(void **s)
@@ -591,6 +608,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_large_int_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_open_plain, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spaces, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cp1251_and_extra_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
