@@ -159,7 +159,7 @@ eq "two changes to one row, in the order they were made" "$(sqlite3 "$RDB" "SELE
 # an audit-log model without a snapshot query whose first pull finds
 # nothing: it still keeps where it began, so a change made just before the
 # local midnight is read after it (the start of today moved past it). The
-# agent runs in a time zone where midnight is 8 s away; the overlap is 2 s
+# agent runs in a time zone where midnight is 5 s away; the overlap is 2 s
 psql -qX -v ON_ERROR_STOP=1 >/dev/null <<'SQL' || bad "quiet table"
 CREATE TABLE school.quiet(id int PRIMARY KEY, name text);
 SELECT audit_log_enable('school', 'quiet');
@@ -175,21 +175,20 @@ sed -e "s|^PROFILE = .*|PROFILE = $T/quiet.json|" -e "s|^\[agent\]|[agent]\nDATA
     -e "s|^\[source\]|[source]\nAUDIT_OVERLAP_SECONDS = 2|" "$T/rdm-agent.ini" >"$T/quiet/rdm-agent.ini"
 QDB="$T/quiet/data/rdm-agent.db"
 t_start=$(date +%s)
-# POSIX TZ: local = UTC - offset; local 23:59:52 now
-tz=$(python3 -c 'import sys; u = int(sys.argv[1]) % 86400; d = (u - (86400 - 8)) % 86400
+# POSIX TZ: local = UTC - offset; local 23:59:55 now
+tz=$(python3 -c 'import sys; u = int(sys.argv[1]) % 86400; d = (u - (86400 - 5)) % 86400
 w = d if d <= 43200 else 86400 - d
 print("RDM%s%02d:%02d:%02d" % ("+" if d <= 43200 else "-", w // 3600, w % 3600 // 60, w % 60))' "$t_start")
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" init >/dev/null || bad "init (quiet)"
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet)"; cat "$T/out"; }
 psql -qX -c "INSERT INTO school.quiet VALUES (1, 'до полуночи')" >/dev/null || bad "insert (quiet)"
-left=$((t_start + 9 - $(date +%s)))
+left=$((t_start + 6 - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after midnight"; cat "$T/out"; }
 eq "a change made before midnight, read after it" "$(sqlite3 "$QDB" "SELECT group_concat(name) FROM \"rdm:stg:quiet\"")" "до полуночи"
 # the ids of old entries are dropped (older than twice the overlap before
 # the newest); a larger overlap set later must not read those entries again
-# and apply them over what came after
-sleep 5
+# and apply them over what came after (the insert is 5 s old by now)
 psql -qX -c "UPDATE school.quiet SET name = 'после' WHERE id = 1" >/dev/null || bad "update (quiet)"
 "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet, update)"; cat "$T/out"; }
 eq "the insert's id was dropped" "$(sqlite3 "$QDB" "SELECT count(*) FROM pg_applied WHERE model = 'quiet'")" 1
