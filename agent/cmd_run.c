@@ -268,6 +268,60 @@ static void sched_load(sched *s, const rdm_config *cfg, time_t now)
     }
 }
 
+/* When task k last ran (task_run), or 0. */
+static time_t last_run(store *st, int k)
+{
+    sqlite3_stmt *q;
+    time_t t = 0;
+    if (sqlite3_prepare_v2(store_db(st), "SELECT last_at FROM task_run WHERE task = ?", -1, &q,
+                           NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(q, 1, task_names[k], -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        t = (time_t)sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return t;
+}
+
+/* Records that task k ran at t (a failure to record is logged: the task
+ * may then be made up once more at the next start). */
+static void ran(store *st, int k, time_t t)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(store_db(st),
+                           "INSERT INTO task_run(task, last_at) VALUES (?1, ?2) ON CONFLICT(task) "
+                           "DO UPDATE SET last_at = excluded.last_at",
+                           -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, task_names[k], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, (long long)t);
+        if (sqlite3_step(q) != SQLITE_DONE)
+            log_warn("run: cannot record when %s ran: %s", task_names[k],
+                     sqlite3_errmsg(store_db(st)));
+    }
+    sqlite3_finalize(q);
+}
+
+/* At the start: a task whose scheduled time passed while the agent was not
+ * running (a server switched off at night misses a 03:15 cleanup) runs
+ * once now, as anacron would. A task never run before waits for its time. */
+static void make_up(sched *s, store *st, time_t now)
+{
+    if (s->every > 0)
+        return;
+    for (int k = 0; k < T_N; k++) {
+        time_t last = last_run(st, k), due;
+        if (last <= 0 || (due = cron_next(&s->spec[k], last)) == (time_t)-1 || due > now)
+            continue;
+        char at[32];
+        struct tm tm;
+        if (!plat_localtime(due, &tm) || !strftime(at, sizeof at, "%Y-%m-%d %H:%M", &tm))
+            snprintf(at, sizeof at, "%lld", (long long)due);
+        log_info("run: %s was due at %s while the agent was not running: it runs now",
+                 task_names[k], at);
+        s->next[k] = now;
+    }
+}
+
 /* Runs one scheduled task; a busy lock or a failure is logged, never fatal. */
 static rdm_rc run_task(cli_ctx *ctx, store *st, const profile *p, int k)
 {
@@ -357,6 +411,7 @@ rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err)
     log_info("run: service started (pid %lld, store %s, configuration %s)", plat_pid(),
              store_path(st), ctx->cfg.path ? ctx->cfg.path : "(defaults)");
     sched_load(&s, &ctx->cfg, time(NULL));
+    make_up(&s, st, time(NULL));
     time_t next_upload = time(NULL), last = time(NULL);
     while (!plat_stop_requested()) {
         if (plat_take_reload()) {
@@ -389,7 +444,10 @@ rdm_rc cmd_run(cli_ctx *ctx, rdm_err *err)
         for (int k = 0; k < T_N && !plat_stop_requested(); k++) {
             if (s.next[k] == (time_t)-1 || s.next[k] > now)
                 continue;
-            run_task(ctx, st, &p, k);
+            time_t began = now;
+            rdm_rc r = run_task(ctx, st, &p, k);
+            if (r != RDM_ERR_BUSY && r != RDM_ERR_STOPPED)
+                ran(st, k, began);
             now = time(NULL);
             s.next[k] = s.every > 0 ? now + s.every : cron_next(&s.spec[k], now);
         }

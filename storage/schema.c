@@ -277,9 +277,14 @@ static const char m11_applied_from[] =
      * AUDIT_OVERLAP_SECONDS would re-apply them over newer changes) */
     "ALTER TABLE pg_position ADD COLUMN applied_from_us INTEGER;\n";
 
-static const char *const migrations[] = {m1_stages,    m2_network, m3_locks,        m4_staging,
-                                         m5_postgres,  m6_export,  m7_upload,       m8_cleanup,
-                                         m9_landfiles, m10_ready,  m11_applied_from};
+static const char m12_task_run[] =
+    /* when the service last ran each scheduled task (cmd_run.c): a run due
+     * while the agent was not running is made up once at its start */
+    "CREATE TABLE task_run(task TEXT PRIMARY KEY, last_at INTEGER NOT NULL) WITHOUT ROWID;\n";
+
+static const char *const migrations[] = {m1_stages,    m2_network, m3_locks,         m4_staging,
+                                         m5_postgres,  m6_export,  m7_upload,        m8_cleanup,
+                                         m9_landfiles, m10_ready,  m11_applied_from, m12_task_run};
 
 int schema_latest(void)
 {
