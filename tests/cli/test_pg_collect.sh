@@ -182,13 +182,17 @@ print("RDM%s%02d:%02d:%02d" % ("+" if d <= 43200 else "-", w // 3600, w % 3600 /
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" init >/dev/null || bad "init (quiet)"
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet)"; cat "$T/out"; }
 psql -qX -c "INSERT INTO school.quiet VALUES (1, 'до полуночи')" >/dev/null || bad "insert (quiet)"
+t_ins=$(date +%s)
 left=$((t_start + 6 - $(date +%s)))
 [ "$left" -gt 0 ] && sleep "$left"
 TZ=$tz "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after midnight"; cat "$T/out"; }
 eq "a change made before midnight, read after it" "$(sqlite3 "$QDB" "SELECT group_concat(name) FROM \"rdm:stg:quiet\"")" "до полуночи"
 # the ids of old entries are dropped (older than twice the overlap before
 # the newest); a larger overlap set later must not read those entries again
-# and apply them over what came after (the insert is 5 s old by now)
+# and apply them over what came after (the update 5 s after the insert:
+# more than twice the overlap)
+left=$((t_ins + 5 - $(date +%s)))
+[ "$left" -gt 0 ] && sleep "$left"
 psql -qX -c "UPDATE school.quiet SET name = 'после' WHERE id = 1" >/dev/null || bad "update (quiet)"
 "$AGENT" --config "$T/quiet/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect (quiet, update)"; cat "$T/out"; }
 eq "the insert's id was dropped" "$(sqlite3 "$QDB" "SELECT count(*) FROM pg_applied WHERE model = 'quiet'")" 1
