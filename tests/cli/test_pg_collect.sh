@@ -18,6 +18,8 @@ chmod 755 "$T"
 PG="$T/pg"
 CUT=""                 # the iptables rules of the silent cut, while in place
 uncut() { [ -n "$CUT" ] && for d in dport sport; do iptables -D INPUT -i lo -p tcp --$d "$CUT" -j DROP 2>/dev/null; done; CUT=""; }
+cut() { CUT=$PGPORT; for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done; }
+stop_timed() { t0=$(date +%s); kill -TERM "$1"; wait "$1"; rc=$?; took=$(($(date +%s) - t0)); } # pid -> rc, took (s)
 cleanup() { uncut; bash "$SRC/tests/pg/pg.sh" stop "$PG" >/dev/null 2>&1; rm -rf "$T"; }
 trap cleanup EXIT
 pass=0 fail=0
@@ -289,8 +291,7 @@ if [ "$(id -u)" = 0 ]; then
     "$AGENT" --config "$T/big/cut.ini" collect >"$T/out" 2>&1 &
     cpid=$!
     for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
-    CUT=$PGPORT
-    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
+    cut
     t0=$(date +%s)
     wait "$cpid"
     rc=$?
@@ -309,13 +310,8 @@ if [ "$(id -u)" = 0 ]; then
     "$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
     cpid=$!
     for _ in $(seq 300); do [ "$(sleeping)" = 1 ] && break; sleep 0.1; done
-    CUT=$PGPORT
-    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
-    t0=$(date +%s)
-    kill -TERM "$cpid"
-    wait "$cpid"
-    rc=$?
-    took=$(($(date +%s) - t0))
+    cut
+    stop_timed "$cpid"
     uncut
     eq "a stop on a silent network exits 1" "$rc" 1
     [ "$took" -le 15 ] && ok || bad "a stop on a silent network took $took s"
@@ -325,8 +321,7 @@ if [ "$(id -u)" = 0 ]; then
     # a server that does not answer at all (its packets dropped before the
     # connect): the connect ends after the DSN's connect_timeout, and a
     # stop ends it at once (the default connect_timeout is 30 s)
-    CUT=$PGPORT
-    for d in dport sport; do iptables -I INPUT -i lo -p tcp --$d "$CUT" -j DROP || bad "iptables"; done
+    cut
     sed "s/^DSN = .*/DSN = $RDM_TEST_DSN connect_timeout=2/" "$T/big/rdm-agent.ini" >"$T/big/conn.ini"
     t0=$(date +%s)
     "$AGENT" --config "$T/big/conn.ini" collect >"$T/out" 2>&1
@@ -338,11 +333,7 @@ if [ "$(id -u)" = 0 ]; then
     "$AGENT" --config "$T/big/rdm-agent.ini" collect >"$T/out" 2>&1 &
     cpid=$!
     if [ -n "${RDM_SLOW:-}" ]; then sleep 8; else sleep 2; fi
-    t0=$(date +%s)
-    kill -TERM "$cpid"
-    wait "$cpid"
-    rc=$?
-    took=$(($(date +%s) - t0))
+    stop_timed "$cpid"
     uncut
     eq "a stop while connecting exits 1" "$rc" 1
     [ "$took" -le 5 ] && ok || bad "a stop while connecting took $took s"
