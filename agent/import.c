@@ -300,11 +300,6 @@ rdm_rc import_sink_row(import_sink *c, long line, int op, int n, const char *con
         if ((k && buf_addc(&c->key, '\x1f')) || buf_add(&c->key, c->vals[i], c->lens[i]))
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     }
-    if (c->sm.rowid_key && !text_int64(c->key.p, c->key.len, NULL))
-        return bad_row(c, line, m->cols[m->key[0]].csv_header,
-                       "key is beyond a 64-bit integer (-9223372036854775808 to "
-                       "9223372036854775807)",
-                       n, vals, lens, err);
     int64_t h = import_row_hash(m->ncols, c->vals, c->lens);
     rc = stg_land(c->lander, c->key.p, c->key.len, line, op, h, c->vals, c->lens, err);
     if (!rc)
