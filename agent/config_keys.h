@@ -33,7 +33,7 @@
     X(TRANSFER_DAY_OF_WEEK, "rdm_transfer_task", "DAY_OF_WEEK", CFGT_CRON_DOW, "*", 0, 0, 0,       \
       "Сбор и выгрузка: дни недели (0 или sun = воскресенье)")                                     \
     X(TRANSFER_LOCK_EXPIRE_SECONDS, "rdm_transfer_task", "LOCK_EXPIRE_SECONDS", CFGT_INT, "21600", \
-      1, 31536000, 0, "Через сколько секунд блокировка задачи считается брошенной")                \
+      1, 31536000, 0, "Через сколько секунд без фиксаций блокировка задачи считается брошенной")   \
     X(TRANSFER_TIMEDELTA, "rdm_transfer_task", "TIMEDELTA", CFGT_INT, "3600", 1, 31536000, 0,      \
       "Длина отрезка периода сбора, секунд")                                                       \
     X(TRANSFER_ENTITIES, "rdm_transfer_task", "ENTITIES", CFGT_LIST, "", 0, 0, 0,                  \

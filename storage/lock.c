@@ -13,9 +13,15 @@
 /* The locks this process holds (by store file and task). A row with this
  * process's id and host that is not among them was left by an earlier
  * process that had the same id: a container's agent is pid 1 at every
- * start, and ids repeat after a reboot. Locks are taken on one thread. */
+ * start, and ids repeat after a reboot. Locks are taken on one thread.
+ * Each is renewed (its row's expires_at moved to expire_s from now) by
+ * the holding store's commits, at most every renew_every() seconds, so
+ * a task that keeps working longer than its lock's life keeps it. */
 static struct {
     char db[1024], task[64];
+    store *st;
+    long long expire_s, renewed_at;
+    int lost; /* the row is no longer this process's (logged once) */
 } held[16];
 
 static int held_find(const char *db, const char *task)
@@ -26,17 +32,75 @@ static int held_find(const char *db, const char *task)
     return -1;
 }
 
-static void held_set(store *st, const char *task, int on)
+/* A third of the lock's life, between 1 s and a minute: a holder that
+ * commits at least that often never lets its lock expire. */
+static long long renew_every(long long expire_s)
+{
+    long long s = expire_s / 3;
+    return s < 1 ? 1 : s > 60 ? 60 : s;
+}
+
+/* store_commit()'s hook on a store that holds locks: renews those due,
+ * inside the transaction about to commit. */
+static void renew(store *st, void *arg)
+{
+    (void)arg;
+    long long now = (long long)time(NULL);
+    char host[256];
+    sqlite3_stmt *s = NULL;
+    plat_hostname(host, sizeof host);
+    for (int i = 0; i < (int)(sizeof held / sizeof held[0]); i++) {
+        if (held[i].st != st || strcmp(held[i].db, store_path(st)) != 0 || held[i].lost)
+            continue;
+        long long since = now - held[i].renewed_at;
+        if (since >= 0 && since < renew_every(held[i].expire_s))
+            continue;
+        if (!s && sqlite3_prepare_v2(store_db(st),
+                                     "UPDATE task_lock SET expires_at = ?1 WHERE task = ?2 AND "
+                                     "pid = ?3 AND host = ?4",
+                                     -1, &s, NULL) != SQLITE_OK) {
+            log_warn("task lock '%s' not renewed: %s", held[i].task, sqlite3_errmsg(store_db(st)));
+            break;
+        }
+        sqlite3_bind_int64(s, 1, now + held[i].expire_s);
+        sqlite3_bind_text(s, 2, held[i].task, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, plat_pid());
+        sqlite3_bind_text(s, 4, host, -1, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE)
+            log_warn("task lock '%s' not renewed: %s", held[i].task, sqlite3_errmsg(store_db(st)));
+        else if (sqlite3_changes(store_db(st)) == 0) {
+            held[i].lost = 1;
+            log_error("task lock '%s' is no longer held by this process: another process took it "
+                      "over (it expired: no commit for LOCK_EXPIRE_SECONDS, or the clock jumped). "
+                      "Two runs of the task may now overlap; check the other process",
+                      held[i].task);
+        } else
+            held[i].renewed_at = now;
+        sqlite3_reset(s);
+    }
+    sqlite3_finalize(s);
+}
+
+static void held_set(store *st, const char *task, int on, long long expire_s)
 {
     char db[sizeof held[0].db];
     snprintf(db, sizeof db, "%s", store_path(st));
-    int i = held_find(db, task);
-    if (!on && i >= 0)
+    int i = held_find(db, task), any = 0;
+    if (!on && i >= 0) {
         held[i].db[0] = held[i].task[0] = 0;
+        held[i].st = NULL;
+    }
     if (on && i < 0 && (i = held_find("", "")) >= 0) {
         snprintf(held[i].db, sizeof held[i].db, "%s", db);
         snprintf(held[i].task, sizeof held[i].task, "%s", task);
+        held[i].st = st;
+        held[i].expire_s = expire_s;
+        held[i].renewed_at = (long long)time(NULL);
+        held[i].lost = 0;
     }
+    for (i = 0; i < (int)(sizeof held / sizeof held[0]); i++)
+        any |= held[i].st == st;
+    store_set_precommit(st, any ? renew : NULL, NULL);
 }
 
 static int held_by_me(store *st, const char *task)
@@ -134,7 +198,7 @@ rdm_rc store_lock_acquire(store *st, const char *task, long long expire_s, rdm_e
         goto out;
     }
     if (!(rc = store_commit(st, err)))
-        held_set(st, task, 1);
+        held_set(st, task, 1, expire_s);
 out:
     sqlite3_finalize(sel);
     sqlite3_finalize(del);
@@ -153,7 +217,7 @@ rdm_rc store_lock_release(store *st, const char *task, rdm_err *err)
     plat_hostname(host, sizeof host);
     /* even when the row cannot be deleted now: the next acquire by this
      * process then takes it over */
-    held_set(st, task, 0);
+    held_set(st, task, 0, 0);
     if (sqlite3_prepare_v2(store_db(st),
                            "DELETE FROM task_lock WHERE task = ? AND pid = ? AND host = ?", -1, &s,
                            NULL) != SQLITE_OK)

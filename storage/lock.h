@@ -6,7 +6,9 @@
  * when absent, expired, or held by a process of this host that no longer
  * runs (kill -9), or that had this process's id before it (a container's
  * pid 1 after a restart); such a lock is taken over and the takeover
- * logged. The
+ * logged. A lock is renewed by the holding store's commits (store_commit()
+ * moves expires_at to expire_s from now, at most every minute), so only
+ * a holder that stopped committing for its whole life loses it. The
  * task "*" is store-wide: it conflicts with every other lock (init,
  * migrations), and every lock conflicts with it.
  *

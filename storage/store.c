@@ -21,6 +21,9 @@ struct store {
         int busy;
     } cache[STMT_CACHE];
     int ncache;
+    /* store_set_precommit() */
+    void (*pre)(store *, void *);
+    void *pre_arg;
 };
 
 sqlite3 *store_db(store *st)
@@ -164,8 +167,16 @@ rdm_rc store_begin(store *st, rdm_err *err)
     return exec_cached(st, "BEGIN IMMEDIATE", err);
 }
 
+void store_set_precommit(store *st, void (*fn)(store *, void *), void *arg)
+{
+    st->pre = fn;
+    st->pre_arg = arg;
+}
+
 rdm_rc store_commit(store *st, rdm_err *err)
 {
+    if (st->pre && !sqlite3_get_autocommit(st->db))
+        st->pre(st, st->pre_arg);
     return exec_cached(st, "COMMIT", err);
 }
 

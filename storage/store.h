@@ -18,6 +18,8 @@
  *   store_begin() / store_commit() / store_rollback()
  *                      write transactions (BEGIN IMMEDIATE), busy mapped
  *                      to RDM_ERR_BUSY
+ *   store_set_precommit()
+ *                      work done inside every transaction before COMMIT
  */
 #ifndef RDM_STORE_H
 #define RDM_STORE_H
@@ -76,6 +78,11 @@ rdm_rc store_migrate(store *st, int target, rdm_err *err);
 rdm_rc store_begin(store *st, rdm_err *err);
 rdm_rc store_commit(store *st, rdm_err *err);
 void store_rollback(store *st);
+
+/* Sets the function store_commit() calls inside each transaction just
+ * before its COMMIT, with arg (the task locks' renewal, lock.c); NULL
+ * removes it. It reports its own failures and cannot stop the commit. */
+void store_set_precommit(store *st, void (*fn)(store *, void *), void *arg);
 
 /* Executes SQL without results; maps errors (busy -> RDM_ERR_BUSY). */
 rdm_rc store_exec(store *st, const char *sql, rdm_err *err);

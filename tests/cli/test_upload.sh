@@ -3,6 +3,7 @@
 # journal over real HTTP on loopback against rdm-datamart-emulator, one
 # branch per scenario: success; 5xx then success; 400 not retried then
 # resend; a connection dropped mid-body; 429 with Retry-After; a timeout;
+# a run longer than its lock's life;
 # a request taken late not overtaking the next file;
 # offline then back online (nothing FAILED, backoff, no retry before it is
 # due); FLC error -> PROCESS_ERROR -> resend -> success; proxy API token
@@ -150,6 +151,21 @@ D=$T/slow; setup "$D" 'MAX_CONNECTIONS = 1'
 out=$(ag "$D" upload) && ok || bad "timeout then success: $out"
 q "$D" "SELECT error FROM journal WHERE id = 1" | grep -q "timeout" && ok || bad "timeout not journaled: $(q "$D" "SELECT error FROM journal WHERE id = 1")"
 [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED'")" = 0 ] && ok || bad "timeout: not all FINISHED"
+emu_stop
+
+# ---- a run longer than its lock's life keeps the lock: its commits renew
+# it, so a second upload started meanwhile is refused, not let in
+emu --step-ms 0 --delay-ms 1000 --delay-rate 1
+D=$T/long; setup "$D" $'MAX_CONNECTIONS = 1\n'
+printf '[rdm_transfer_task]\nLOCK_EXPIRE_SECONDS = 3\n' >>"$D/rdm-agent.ini"
+n=$(files "$D"); before=$(accepted)
+ag "$D" upload >"$T/long.out" 2>&1 &
+lp=$!
+sleep 4.5
+out=$(ag "$D" upload 2>&1); rc=$?
+[ $rc != 0 ] && echo "$out" | grep -q "store is busy" && ok || bad "a second upload past the lock's life: exit $rc: $out"
+wait $lp && ok || bad "long upload: $(cat "$T/long.out")"
+[ $(($(accepted) - before)) = "$n" ] && ok || bad "long upload: accepted $(($(accepted) - before)), want $n"
 emu_stop
 
 # ---- a late request may not overtake: the datamart takes the first file

@@ -270,6 +270,46 @@ static void test_two_processes_locks(void **st)
     store_close(s);
 }
 
+/* A holder that keeps committing keeps its lock past the life it was
+ * taken with; a lock taken over meanwhile is not claimed back. */
+static void test_lock_renewed_by_commits(void **st)
+{
+    (void)st;
+    store *s;
+    rdm_err err;
+    assert_int_equal(store_open(path, STORE_CREATE | STORE_MIGRATE, 1000, &s, NULL, &err), RDM_OK);
+    assert_int_equal(store_lock_acquire(s, "collect", 3, &err), RDM_OK);
+    long long first = q_int(store_db(s), "SELECT expires_at - acquired_at FROM task_lock");
+    assert_int_equal(first, 3);
+    /* a commit within a second does not renew (a third of the life) */
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    assert_int_equal(q_int(store_db(s), "SELECT expires_at - acquired_at FROM task_lock"), 3);
+    plat_sleep_ms(1100);
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_exec(s, "CREATE TABLE IF NOT EXISTS t_renew(x)", &err), RDM_OK);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    /* now at least a second later than acquired: expires 3 s from then */
+    assert_true(q_int(store_db(s), "SELECT expires_at - acquired_at FROM task_lock") >= 4);
+    assert_true(q_int(store_db(s), "SELECT expires_at - strftime('%s','now') FROM task_lock") >= 2);
+    /* a rolled-back transaction renews nothing */
+    assert_int_equal(store_exec(s, "UPDATE task_lock SET expires_at = 7", &err), RDM_OK);
+    plat_sleep_ms(1100);
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    store_rollback(s);
+    assert_int_equal(q_int(store_db(s), "SELECT expires_at FROM task_lock"), 7);
+    /* taken over by another host meanwhile: the commit goes on, the row
+     * stays the other's, and the release leaves it alone */
+    assert_int_equal(store_exec(s, "UPDATE task_lock SET pid = 1, host = 'other-host'", &err),
+                     RDM_OK);
+    assert_int_equal(store_begin(s, &err), RDM_OK);
+    assert_int_equal(store_commit(s, &err), RDM_OK);
+    assert_int_equal(q_int(store_db(s), "SELECT expires_at FROM task_lock"), 7);
+    assert_int_equal(store_lock_release(s, "collect", &err), RDM_OK);
+    assert_int_equal(q_int(store_db(s), "SELECT count(*) FROM task_lock WHERE pid = 1"), 1);
+    store_close(s);
+}
+
 static void test_foreign_host_locks(void **st)
 {
     (void)st;
@@ -527,6 +567,7 @@ int main(void)
 #ifdef __linux__
         cmocka_unit_test_setup_teardown(test_statement_journal_in_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_journal_spilled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lock_renewed_by_commits, setup, teardown),
 #endif
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
