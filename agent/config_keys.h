@@ -127,7 +127,7 @@
     X(DUMP_DIR, "source", "DUMP_DIR", CFGT_STR, "inbox", 0, 0, CFG_PATH,                           \
       "Входящий каталог для выгрузок CSV и пакетов с флешки")                                      \
     X(INBOX_SETTLE_SECONDS, "source", "INBOX_SETTLE_SECONDS", CFGT_INT, "60", 0, 86400, 0,         \
-      "Выгрузка без manifest.json берётся из DUMP_DIR, если не менялась столько секунд")           \
+      "Выгрузка или пакет берётся из DUMP_DIR, если не менялись столько секунд")                   \
     X(ENCODING, "source", "ENCODING", CFGT_ENUM, "utf-8", 0, 0, 0,                                 \
       "utf-8|cp1251: кодировка CSV-выгрузок")                                                      \
     X(DELIMITER, "source", "DELIMITER", CFGT_ENUM, ";", 0, 0, 0,                                   \

@@ -89,23 +89,21 @@ rdm_rc inbox_run(store *st, const profile *p, const rdm_config *cfg, inbox_stats
         goto out;
     for (int i = 0; i < l.n && !rc; i++) {
         const char *name = l.names[i];
-        char path[4096], manifest[4096], dst[4096];
+        char path[4096], dst[4096];
         plat_join(inbox, name, path, sizeof path);
         plat_kind_t k = plat_kind(path, NULL);
         if (k != PLAT_DIR && k != PLAT_FILE) {
             log_warn("%s: neither a file nor a folder; left alone", path);
             continue;
         }
-        /* complete? */
+        /* complete? Nothing in it changed for the settle time: a folder
+         * is copied in no set order, so a manifest that is there may
+         * have come first (a bundle taken then would be refused for a
+         * file still missing, and moved away under the copy) */
         settle se = {path, plat_mtime(path)};
-        int has_manifest = 0;
-        if (k == PLAT_DIR) {
-            plat_join(path, "manifest.json", manifest, sizeof manifest);
-            has_manifest = plat_kind(manifest, NULL) == PLAT_FILE;
-            if (!has_manifest)
-                plat_listdir(path, newest_in, &se, NULL);
-        }
-        if (!has_manifest && now - se.newest < wait) {
+        if (k == PLAT_DIR)
+            plat_listdir(path, newest_in, &se, NULL);
+        if (now - se.newest < wait) {
             log_info("%s: changed %llds ago; waiting until it has been still for %llds", path,
                      now - se.newest, wait);
             s->waiting++;

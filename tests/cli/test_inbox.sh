@@ -19,11 +19,12 @@ printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = I\n[agent]\nPROFILE = %s\nLOG_L
 A() { "$AGENT" --config "$T/rdm-agent.ini" "$@"; }
 A init >/dev/null || bad init
 
-# a complete bundle (manifest), an old loose file, a bad bundle, a fresh file
+# a complete bundle (manifest, still for 2 minutes), an old loose file, a bad bundle, a fresh file
 mkdir -p "$I/stick1" "$I/broken"
 printf 'id;name;born;active;score;seen;Примечание\n1;A;;;;;\n2;B;;;;;\n' >"$I/stick1/person.csv"
 sha=$(sha256sum "$I/stick1/person.csv" | cut -d' ' -f1)
 printf '{"files": [{"name": "person.csv", "sha256": "%s"}]}' "$sha" >"$I/stick1/manifest.json"
+touch -d '-2 minutes' "$I/stick1/"* "$I/stick1"
 printf 'a;b;v\nx;1;v\n' >"$I/pair.csv"
 touch -d '-2 minutes' "$I/pair.csv"
 printf 'id;name;born;active;score;seen;Примечание\n1;A;not a date;;;;\n' >"$I/broken/person.csv"
@@ -42,12 +43,32 @@ n=$(sqlite3 "$T/data/rdm-agent.db" "SELECT count(*) FROM import_source")
 # the fresh one settles; the same bundle dropped again is known and also goes to done/
 touch -d '-2 minutes' "$I/fresh/pair.csv" "$I/fresh"
 mkdir -p "$I/stick1" && cp "$I/done/stick1/"* "$I/stick1/"
+touch -d '-2 minutes' "$I/stick1/"* "$I/stick1"
 A import --inbox >"$T/out" 2>"$T/err" || { bad "second run"; cat "$T/out" "$T/err"; }
 have "$I/done/fresh/pair.csv"; have "$I/done/stick1.1/person.csv"
 n=$(sqlite3 "$T/data/rdm-agent.db" "SELECT count(*) FROM import_source")
 [ "$n" = 3 ] && ok || bad "landed sources after the second run: $n"
 out=$(A collect) && ok || bad collect
 case $out in *"4 created"*) ok ;; *) bad "collect: $out" ;; esac
+
+# a bundle still being copied: its manifest came first, one of its two
+# files is not there yet. It waits, manifest or not, until nothing in it
+# changed for INBOX_SETTLE_SECONDS; only then is it imported (or refused)
+mkdir -p "$I/stick2"
+printf 'id;name;born;active;score;seen;Примечание\n5;E;;;;;\n' >"$I/stick2/person.csv"
+printf 'a;b;v\nz;3;u\n' >"$T/pair2.csv"
+printf '{"files": [{"name": "person.csv", "sha256": "%s"}, {"name": "pair.csv", "sha256": "%s"}]}' \
+    "$(sha256sum "$I/stick2/person.csv" | cut -d' ' -f1)" "$(sha256sum "$T/pair2.csv" | cut -d' ' -f1)" \
+    >"$I/stick2/manifest.json"
+A import --inbox >"$T/out" 2>"$T/err" || { bad "copy in progress"; cat "$T/out" "$T/err"; }
+grep -q "0 imported, 0 refused (moved to rejected/), 1 not complete yet" "$T/out" && ok || { bad "copy in progress: $(cat "$T/out" "$T/err")"; }
+have "$I/stick2/manifest.json"; gone "$I/rejected/stick2"
+cp "$T/pair2.csv" "$I/stick2/pair.csv"
+A import --inbox >"$T/out" 2>"$T/err" && grep -q "1 not complete yet" "$T/out" && ok || bad "just copied: $(cat "$T/out" "$T/err")"
+touch -d '-2 minutes' "$I/stick2/"* "$I/stick2"
+A import --inbox >"$T/out" 2>"$T/err" && grep -q "1 imported, 0 refused" "$T/out" && ok || bad "settled bundle: $(cat "$T/out" "$T/err")"
+have "$I/done/stick2/pair.csv"
+out=$(A collect) && case $out in *"2 created"*) ok ;; *) bad "collect of the settled bundle: $out" ;; esac
 
 echo "inbox: $pass passed, $fail failed"
 [ "$fail" = 0 ]
