@@ -636,6 +636,51 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
     }
 }
 
+/* Before the first file of a sub-stage leaves (in its send round): every
+ * file of it is there with the size recorded when it was written. A file
+ * found missing or resized then fails the sub-stage before any of it is
+ * sent, so its re-export (the whole window, every operation) sends
+ * nothing twice; found only at its own turn, the files sent before it
+ * would go again. (The SHA-256 is still checked as each file is sent: a
+ * same-size change is found there.) Returns 1 when k's sub-stage failed,
+ * 0 when it may go, -1 on a store error. */
+static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
+{
+    sqlite3_stmt *q = NULL;
+    char path[4096], msg[4400];
+    int bad = 0;
+    if (query_i(u,
+                "SELECT count(*) FROM upload_log l JOIN export_substage t ON t.id = l.substage_id "
+                "WHERE l.substage_id = ?1 AND l.round = t.send_round AND l.request_id IS NOT NULL",
+                k->sub, 0) != 0)
+        return 0; /* part of it is sent: too late to keep the rest from going again */
+    if (store_prepare(u->st,
+                      "SELECT path, size FROM attachment WHERE substage_id = ?1 AND size > 0", &q,
+                      err))
+        return -1;
+    sqlite3_bind_int64(q, 1, k->sub);
+    while (!bad && sqlite3_step(q) == SQLITE_ROW) {
+        long long want = sqlite3_column_int64(q, 1), size = -1;
+        plat_join(cfg_str(u->cfg, CFG_DATA_DIR), (const char *)sqlite3_column_text(q, 0), path,
+                  sizeof path);
+        if (plat_kind(path, &size) != PLAT_FILE)
+            bad = snprintf(msg, sizeof msg,
+                           "not sent: %s is missing; none of this sub-stage's files was sent, "
+                           "and the next export writes its records again",
+                           path) > 0;
+        else if (size != want)
+            bad = snprintf(msg, sizeof msg,
+                           "not sent: %s is %lld bytes on disk, %lld were written; none of this "
+                           "sub-stage's files was sent, and the next export writes its records "
+                           "again",
+                           path, size, want) > 0;
+    }
+    sqlite3_finalize(q);
+    if (!bad)
+        return 0;
+    return fail_sub(u, k, msg, 1, s, first, err) < 0 ? -1 : 1;
+}
+
 rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, rdm_err *err)
 {
     up u;
@@ -696,6 +741,26 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                 rc = RDM_ERR_STORE;
             break;
         }
+        int left = 0;
+        for (int e = 0; e < ne && !rc; e++) {
+            for (int r = 0; r < cnt[e]; r++) {
+                pick *k = &p[e * PER_ENTITY + r];
+                if (r && k[-1].sub == k->sub)
+                    continue;
+                int w = whole_sub(&u, k, s, &first, err);
+                if (w < 0)
+                    rc = RDM_ERR_STORE;
+                if (w) {
+                    cnt[e] = r; /* its entity's files from there wait for the next choice */
+                    break;
+                }
+            }
+            left += cnt[e];
+        }
+        if (rc)
+            break;
+        if (!left)
+            continue;
         /* the intents of every chosen file: committed (synchronous=FULL)
          * before a byte leaves, in sending order */
         store_exec(st, "PRAGMA synchronous=FULL", NULL);
