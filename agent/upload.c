@@ -1,5 +1,6 @@
 /* upload.c - see upload.h. */
 #include "upload.h"
+#include "../base/sha256.h"
 #include "../base/log.h"
 #include "../base/plat.h"
 #include "../base/progress.h"
@@ -637,17 +638,17 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
 }
 
 /* Before the first file of a sub-stage leaves (in its send round): every
- * file of it is there with the size recorded when it was written. A file
- * found missing or resized then fails the sub-stage before any of it is
+ * file of it is there as it was written (size, and for the files after
+ * the first their SHA-256; the first is checked as it is sent). A file
+ * found missing or changed then fails the sub-stage before any of it is
  * sent, so its re-export (the whole window, every operation) sends
  * nothing twice; found only at its own turn, the files sent before it
- * would go again. (The SHA-256 is still checked as each file is sent: a
- * same-size change is found there.) Returns 1 when k's sub-stage failed,
- * 0 when it may go, -1 on a store error. */
+ * would go again. Returns 1 when k's sub-stage failed, 0 when it may go,
+ * -1 on a store error. */
 static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
 {
     sqlite3_stmt *q = NULL;
-    char path[4096], msg[4400];
+    char path[4096], msg[4400], hex[SHA256_HEX];
     int bad = 0;
     if (query_i(u,
                 "SELECT count(*) FROM upload_log l JOIN export_substage t ON t.id = l.substage_id "
@@ -655,25 +656,30 @@ static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *er
                 k->sub, 0) != 0)
         return 0; /* part of it is sent: too late to keep the rest from going again */
     if (store_prepare(u->st,
-                      "SELECT path, size FROM attachment WHERE substage_id = ?1 AND size > 0", &q,
-                      err))
+                      "SELECT path, size, sha256, id FROM attachment WHERE substage_id = ?1 AND "
+                      "size > 0",
+                      &q, err))
         return -1;
     sqlite3_bind_int64(q, 1, k->sub);
     while (!bad && sqlite3_step(q) == SQLITE_ROW) {
         long long want = sqlite3_column_int64(q, 1), size = -1;
+        const char *sha = (const char *)sqlite3_column_text(q, 2);
         plat_join(cfg_str(u->cfg, CFG_DATA_DIR), (const char *)sqlite3_column_text(q, 0), path,
                   sizeof path);
+        const char *why = NULL;
+        rdm_err e;
         if (plat_kind(path, &size) != PLAT_FILE)
-            bad = snprintf(msg, sizeof msg,
-                           "not sent: %s is missing; none of this sub-stage's files was sent, "
-                           "and the next export writes its records again",
-                           path) > 0;
+            why = "is missing";
         else if (size != want)
+            why = "has another size than when it was written";
+        else if (sqlite3_column_int64(q, 3) != k->att &&
+                 (sha256_file(path, hex, NULL, &e) || !sha || strcmp(hex, sha) != 0))
+            why = "is unreadable or its SHA-256 is not the one recorded when it was written";
+        if (why)
             bad = snprintf(msg, sizeof msg,
-                           "not sent: %s is %lld bytes on disk, %lld were written; none of this "
-                           "sub-stage's files was sent, and the next export writes its records "
-                           "again",
-                           path, size, want) > 0;
+                           "not sent: %s %s; none of this sub-stage's files was sent, and the "
+                           "next export writes its records again",
+                           path, why) > 0;
     }
     sqlite3_finalize(q);
     if (!bad)

@@ -383,26 +383,30 @@ ag "$D" export >/dev/null 2>&1 && ag "$D" upload >/dev/null && ok || bad "missin
 [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE retry_of = $sub AND status = 'FINISHED'")" = 1 ] && ok || bad "missing file not re-exported"
 emu_stop
 
-# ---- a later file of a sub-stage lost before its first file left: none of
-# the sub-stage goes, and its re-export sends every record once (found only
-# at the lost file's turn, the CREATE file sent before it went again)
+# ---- a later file of a sub-stage lost or altered (same size) before its
+# first file left: none of the sub-stage goes, and its re-export sends every
+# record once (found only at the later file's turn, the CREATE file sent
+# before it went again)
 emu --step-ms 0
-D=$T/sibling; setup "$D" 'MAX_CONNECTIONS = 1'
-ag "$D" upload >/dev/null || bad "sibling: first upload"
-ag "$D" import "$T/r1b" >/dev/null && ag "$D" collect >/dev/null && ag "$D" export >/dev/null || bad "sibling: second export"
-sub=$(q "$D" "SELECT substage_id FROM attachment WHERE size > 0 AND substage_id NOT IN (SELECT substage_id FROM upload_log) GROUP BY substage_id HAVING count(*) > 1 ORDER BY substage_id LIMIT 1")
-f=$(q "$D" "SELECT path FROM attachment WHERE substage_id = ${sub:-0} AND size > 0 ORDER BY operation DESC LIMIT 1")
-[ -n "$sub" ] && [ -n "$f" ] && rm "$D/data/$f" && ok || bad "sibling: no sub-stage with two files ($sub, $f)"
-rm -f "$T"/saved/*
-ag "$D" upload >/dev/null 2>"$T/sib.err"; rc=$?
-[ $rc = 1 ] && grep -q "is missing; none of this sub-stage's files was sent" "$T/sib.err" && ok || bad "sibling: exit $rc $(cat "$T/sib.err")"
-[ "$(q "$D" "SELECT status || reexport FROM export_substage WHERE id = ${sub:-0}")" = FAILED1 ] && ok || bad "sibling: sub-stage $sub not FAILED for re-export"
-[ "$(q "$D" "SELECT count(*) FROM upload_log WHERE substage_id = ${sub:-0}")" = 0 ] && ok || bad "sibling: a file of sub-stage $sub was sent"
-ag "$D" export >/dev/null 2>&1 && ag "$D" upload >/dev/null 2>&1 && ok || bad "sibling: re-export and upload"
-[ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status NOT IN ('FINISHED') AND id <> ${sub:-0}")" = 0 ] && ok || bad "sibling: sub-stages left unsent"
-# every changed or new person went once since the loss: 1-10 changed, 121-130 new
-n=$(cat "$T"/saved/*.person.* | grep -cE '^"T-([1-9]|10|12[1-9]|130)";')
-[ "$n" = 20 ] && ok || bad "sibling: $n lines of the 20 changed or new persons reached the datamart, want 20"
+for how in rm alter; do
+    D=$T/sibling-$how; setup "$D" 'MAX_CONNECTIONS = 1'
+    ag "$D" upload >/dev/null || bad "sibling $how: first upload"
+    ag "$D" import "$T/r1b" >/dev/null && ag "$D" collect >/dev/null && ag "$D" export >/dev/null || bad "sibling $how: second export"
+    sub=$(q "$D" "SELECT substage_id FROM attachment WHERE size > 0 AND substage_id NOT IN (SELECT substage_id FROM upload_log) GROUP BY substage_id HAVING count(*) > 1 ORDER BY substage_id LIMIT 1")
+    f=$(q "$D" "SELECT path FROM attachment WHERE substage_id = ${sub:-0} AND size > 0 ORDER BY operation DESC LIMIT 1")
+    if [ $how = rm ]; then rm -f "$D/data/$f"; else sed -i '2s/"T-/"X-/' "$D/data/$f"; fi
+    [ -n "$sub" ] && [ -n "$f" ] && ok || bad "sibling $how: no sub-stage with two files ($sub, $f)"
+    rm -f "$T"/saved/*
+    ag "$D" upload >/dev/null 2>"$T/sib.err"; rc=$?
+    [ $rc = 1 ] && grep -q "none of this sub-stage's files was sent" "$T/sib.err" && ok || bad "sibling $how: exit $rc $(cat "$T/sib.err")"
+    [ "$(q "$D" "SELECT status || reexport FROM export_substage WHERE id = ${sub:-0}")" = FAILED1 ] && ok || bad "sibling $how: sub-stage $sub not FAILED for re-export"
+    [ "$(q "$D" "SELECT count(*) FROM upload_log WHERE substage_id = ${sub:-0}")" = 0 ] && ok || bad "sibling $how: a file of sub-stage $sub was sent"
+    ag "$D" export >/dev/null 2>&1 && ag "$D" upload >/dev/null 2>&1 && ok || bad "sibling $how: re-export and upload"
+    [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED' AND id <> ${sub:-0}")" = 0 ] && ok || bad "sibling $how: sub-stages left unsent"
+    # every changed or new person went once since: 1-10 changed, 121-130 new
+    n=$(cat "$T"/saved/*.person.* | grep -cE '^"T-([1-9]|10|12[1-9]|130)";')
+    [ "$n" = 20 ] && ok || bad "sibling $how: $n lines of the 20 changed or new persons reached the datamart, want 20"
+done
 emu_stop
 
 # ---- kill -9 at every fault point of an upload, then a rerun: every file
