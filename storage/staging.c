@@ -651,10 +651,11 @@ static int seen(stg_collector *c, long long rowid)
     return r == SQLITE_ROW ? 1 : r == SQLITE_DONE ? 0 : -1;
 }
 
-/* Looks a key up: RDM_OK with *rowid (0 when absent), its hash, op and
- * sub-stage. */
-static rdm_rc find(stg_collector *c, const land_row *row, long long id, long long *rowid,
-                   int64_t *h, int *op, long long *sub, rdm_err *err)
+/* Looks a key up: RDM_OK with *found, and when found its *rowid, hash,
+ * op and sub-stage. (0 is a rowid like any other: a model keyed by one
+ * integer keeps key 0 there.) */
+static rdm_rc find(stg_collector *c, const land_row *row, long long id, int *found,
+                   long long *rowid, int64_t *h, int *op, long long *sub, rdm_err *err)
 {
     sqlite3_stmt *s = c->q[Q_FIND];
     if (c->by_rowid)
@@ -663,6 +664,7 @@ static rdm_rc find(stg_collector *c, const land_row *row, long long id, long lon
         sqlite3_bind_text(s, 1, row->key, (int)row->klen, SQLITE_STATIC);
     int r = sqlite3_step(s);
     *rowid = 0;
+    *found = r == SQLITE_ROW;
     if (r == SQLITE_ROW) {
         *rowid = sqlite3_column_int64(s, 0);
         *h = sqlite3_column_int64(s, 1);
@@ -761,10 +763,11 @@ static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long l
         ++*live;
         return c->snapshot ? see(c, rowid, err) : RDM_OK;
     }
-    if ((rc = find(c, row, id, &rowid, &h, &op, &was_sub, err)))
+    int found;
+    if ((rc = find(c, row, id, &found, &rowid, &h, &op, &was_sub, err)))
         return rc;
     if (row->op == 3) { /* a landed delete */
-        if (!rowid || op == 3)
+        if (!found || op == 3)
             return RDM_OK;
         if ((rc = del(c, rowid, chg, sub, now, err)))
             return rc;
@@ -772,7 +775,7 @@ static rdm_rc apply(stg_collector *c, const land_row *row, long long chg, long l
         --*live;
         return RDM_OK;
     }
-    if (!rowid) {
+    if (!found) {
         if ((ins = insert(c, row, id, chg, sub, now, &rowid, err)) < 0)
             return RDM_ERR_STORE;
         if (!ins)
@@ -813,7 +816,7 @@ static rdm_rc prime(stg_collector *c, long long pos, rdm_err *err)
 {
     long long off = 0, rowid, sub;
     int64_t h;
-    int op;
+    int op, found;
     rdm_rc rc;
     if ((rc = c->repeats ? find_repeats(c, err) : open_reader(c, err)))
         return rc;
@@ -831,8 +834,8 @@ static rdm_rc prime(stg_collector *c, long long pos, rdm_err *err)
             continue;
         long long id;
         if ((rc = key_id(c, c->row, &id, err)) ||
-            (rc = find(c, c->row, id, &rowid, &h, &op, &sub, err)) ||
-            (rowid && (rc = see(c, rowid, err))))
+            (rc = find(c, c->row, id, &found, &rowid, &h, &op, &sub, err)) ||
+            (found && (rc = see(c, rowid, err))))
             return rc;
     }
     c->primed = 1;

@@ -241,6 +241,18 @@ static void test_large_int_keys(void **s)
     /* the same rows again: nothing to do, the far rowid still held */
     import_ok("person.csv", HDR "7;E;;;;;\n1099511627776;B;;;;;\n", 2);
     collect(0, 0, 0);
+    /* key 0 is kept at rowid 0: found again, updated, deleted (it was
+     * taken for absent, and every later collect failed) */
+    import_ok("person.csv", HDR "0;Z;;;;;\n7;E;;;;;\n", 2);
+    collect(1, 0, 1);
+    import_ok("person.csv", HDR "0;Z;;;;;\n7;E;;;;;\n1;A;;;;;\n", 3);
+    collect(1, 0, 0);
+    import_ok("person.csv", HDR "0;Y;;;;;\n1;A;;;;;\n", 2);
+    collect(0, 1, 1);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 0"), 2);
+    import_ok("person.csv", HDR "1;A;;;;;\n", 1);
+    collect(0, 0, 1);
+    assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 0"), 3);
 }
 
 /* Spaces around an unquoted text stay (as the product wrote them, and as
