@@ -3,6 +3,7 @@
 #include "../base/log.h"
 #include "../base/plat.h"
 #include "../storage/lock.h"
+#include "upload.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -84,14 +85,24 @@ static long long file_size(const char *path)
     return plat_kind(path, &size) == PLAT_FILE ? size : -1;
 }
 
-/* Files whose sub-stage is done with them. */
+/* Files whose sub-stage is done with them: FINISHED with every file
+ * taken, or FAILED and not to be sent again by `resend` (a refused
+ * sub-stage keeps its files until it is; a reconciliation's DELETE lines
+ * could not be written again). */
 static const char deletable[] =
     "SELECT a.id, a.path, a.size FROM attachment a JOIN export_substage s ON s.id = "
     "a.substage_id WHERE a.removed_at IS NULL AND ((s.status = 'FINISHED' AND s.ended_at < ?1 "
     "AND NOT EXISTS (SELECT 1 FROM attachment b WHERE b.substage_id = s.id AND b.size > 0 AND "
     "NOT EXISTS (SELECT 1 FROM upload_log l WHERE l.attachment_id = b.id AND l.round = "
     "s.send_round AND l.request_id IS NOT NULL AND l.file_upload_status = 2))) OR (s.status = "
-    "'FAILED' AND s.ended_at < ?2)) ORDER BY a.id LIMIT 1000";
+    "'FAILED' AND s.ended_at < ?2 AND s.id NOT IN (SELECT id FROM export_substage "
+    "WHERE " UPLOAD_SENDABLE_SQL "))) ORDER BY a.id LIMIT 1000";
+
+/* Journal rows a killed upload's recovery still reads: an answer whose
+ * request id was not stored yet (upload.c, recover()). */
+#define JOURNAL_PENDING                                                                            \
+    "(SELECT journal_id FROM upload_log WHERE request_id IS NULL AND error IS NULL AND "           \
+    "journal_id IS NOT NULL)"
 
 rdm_rc maint_cleanup(store *st, const rdm_config *cfg, cleanup_stats *s, rdm_err *err)
 {
@@ -152,18 +163,24 @@ rdm_rc maint_cleanup(store *st, const rdm_config *cfg, cleanup_stats *s, rdm_err
         if (k < 1000)
             break;
     }
-    /* journal rows past their age; the logs that point at them keep their facts */
+    /* journal rows past their age, but those a killed upload's recovery
+     * still needs (else its file would be sent again); the logs that
+     * point at them keep their facts */
     if ((rc = store_begin(st, err)))
         goto out;
     if (!(rc = store_execf(st, err,
                            "UPDATE upload_log SET journal_id = NULL WHERE journal_id IN (SELECT "
-                           "id FROM journal WHERE started_at < %lld)",
+                           "id FROM journal WHERE started_at < %lld AND id NOT IN " JOURNAL_PENDING
+                           ")",
                            jcut)) &&
-        !(rc = store_execf(st, err,
-                           "UPDATE status_request_log SET journal_id = NULL WHERE journal_id IN "
-                           "(SELECT id FROM journal WHERE started_at < %lld)",
-                           jcut)) &&
-        !(rc = store_execf(st, err, "DELETE FROM journal WHERE started_at < %lld", jcut))) {
+        !(rc = store_execf(
+              st, err,
+              "UPDATE status_request_log SET journal_id = NULL WHERE journal_id IN "
+              "(SELECT id FROM journal WHERE started_at < %lld AND id NOT IN " JOURNAL_PENDING ")",
+              jcut)) &&
+        !(rc = store_execf(
+              st, err, "DELETE FROM journal WHERE started_at < %lld AND id NOT IN " JOURNAL_PENDING,
+              jcut))) {
         s->journal_rows = sqlite3_changes(store_db(st));
         rc = store_commit(st, err);
     } else

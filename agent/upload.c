@@ -1036,11 +1036,7 @@ out:
 
 rdm_rc upload_resend(store *st, long long id, int *n, rdm_err *err)
 {
-    static const char sendable[] =
-        "(status = 'PROCESS_ERROR' OR (status = 'FAILED' AND reexport = 0 AND EXISTS (SELECT 1 "
-        "FROM upload_log l WHERE l.substage_id = export_substage.id AND l.round = "
-        "export_substage.send_round AND l.error IS NOT NULL AND l.error NOT LIKE "
-        "'interrupted:%')))";
+    static const char sendable[] = UPLOAD_SENDABLE_SQL;
     rdm_rc rc;
     *n = 0;
     if ((rc = store_lock_acquire(st, "upload", 3600, err)))

@@ -62,6 +62,16 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
 rdm_rc upload_check_status(store *st, const rdm_config *cfg, int force, status_stats *s,
                            rdm_err *err);
 
+/* SQL true for an export_substage row (named export_substage) that
+ * upload_resend() can send again: PROCESS_ERROR, or FAILED because the
+ * datamart refused a file (not waiting for re-export, not interrupted).
+ * Cleanup keeps such a sub-stage's files. */
+#define UPLOAD_SENDABLE_SQL                                                                        \
+    "(status = 'PROCESS_ERROR' OR (status = 'FAILED' AND reexport = 0 AND EXISTS (SELECT 1 "       \
+    "FROM upload_log l WHERE l.substage_id = export_substage.id AND l.round = "                    \
+    "export_substage.send_round AND l.error IS NOT NULL AND l.error NOT LIKE "                     \
+    "'interrupted:%')))"
+
 /* Puts sub-stage id (0 = all) back to READY_FOR_EXPORT for a new send
  * round: PROCESS_ERROR ones, and FAILED ones whose files were registered
  * and refused by the datamart (not those waiting for re-export). *n gets

@@ -117,6 +117,9 @@ out=$(ag "$D" upload 2>&1); rc=$?
 [ "$(q "$D" "SELECT count(*) FROM journal WHERE http_status = 400")" = 1 ] && ok || bad "400 retried"
 sub=$(q "$D" "SELECT id FROM export_substage WHERE status = 'FAILED'")
 [ -n "$sub" ] && q "$D" "SELECT error FROM export_substage WHERE id = $sub" | grep -q "refused.*HTTP 400" && ok || bad "400: sub-stage $sub not FAILED with the reason"
+# cleanup keeps a refused sub-stage's files past FAILED_DAYS: resend needs them
+q "$D" "UPDATE export_substage SET ended_at = ended_at - 40 * 86400 WHERE id = $sub"
+ag "$D" cleanup >/dev/null 2>&1 && [ "$(q "$D" "SELECT count(*) FROM attachment WHERE substage_id = $sub AND removed_at IS NOT NULL")" = 0 ] && ok || bad "400: cleanup removed the files of the refused sub-stage $sub"
 out=$(ag "$D" resend "$sub") && echo "$out" | grep -q "1 sub-stage(s) back" && ok || bad "resend $sub: $out"
 out=$(ag "$D" upload) && [ "$(q "$D" "SELECT count(*) FROM export_substage WHERE status <> 'FINISHED'")" = 0 ] && ok || bad "after resend: $out"
 ag "$D" resend "$sub" >/dev/null 2>&1; [ $? = 1 ] && ok || bad "resend of a FINISHED sub-stage accepted"
@@ -434,6 +437,22 @@ q "$D" "UPDATE journal SET response_text = '<html><body>Accepted</body></html>' 
 ag "$D" upload >/dev/null 2>"$T/kill.err" || bad "rerun after the page: $(cat "$T/kill.err")"
 [ "$(q "$D" "SELECT count(*) FROM upload_log WHERE request_id LIKE '<%'")" = 0 ] && ok || bad "killpage: a page was taken for a request id"
 [ $(($(accepted) - before)) = "$((n + 1))" ] && ok || bad "killpage: $(($(accepted) - before)) accepted, want $((n + 1)) (the file in flight sent again)"
+emu_stop
+
+# ---- cleanup keeps the journalled answer a killed upload's rerun needs
+# (else that file, taken by the datamart, is sent again); once the rerun
+# took the id, the row ages out as any other
+D=$T/keepj; setup "$D" $'MAX_CONNECTIONS = 1\n[rdm_cleanup_task]\nJOURNAL_DAYS = 1\n'
+emu --step-ms 0
+n=$(files "$D"); before=$(accepted)
+RDM_FAULT_KILL_AT=2 ag "$D" upload >/dev/null 2>&1; rc=$?
+[ $rc = 137 ] || bad "keepj: exit $rc, not killed"
+q "$D" "UPDATE journal SET started_at = started_at - 3 * 86400"
+ag "$D" cleanup >/dev/null 2>&1 || bad "keepj: cleanup"
+ag "$D" upload >/dev/null 2>"$T/keepj.err" || bad "keepj: rerun: $(cat "$T/keepj.err")"
+[ $(($(accepted) - before)) = "$n" ] && ok || bad "keepj: $(($(accepted) - before)) accepted, want $n (the answered file sent again)"
+q "$D" "UPDATE journal SET started_at = started_at - 3 * 86400"
+ag "$D" cleanup >/dev/null 2>&1 && [ "$(q "$D" "SELECT count(*) FROM journal")" = 0 ] && ok || bad "keepj: old journal rows kept after the rerun"
 emu_stop
 
 # ---- TLS: verification on by default, a CA file, and the explicit off switch
