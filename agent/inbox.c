@@ -73,6 +73,11 @@ static rdm_rc move_to(const char *inbox, const char *sub, const char *name, char
     return rdm_fail(err, RDM_ERR_IO, "%s: too many copies of %s", dir, name);
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
 rdm_rc inbox_run(store *st, const profile *p, const rdm_config *cfg, inbox_stats *s,
                  import_stats *is, rdm_err *err)
 {
@@ -87,6 +92,10 @@ rdm_rc inbox_run(store *st, const profile *p, const rdm_config *cfg, inbox_stats
                         "[source] DUMP_DIR %s is not a folder; create it or set DUMP_DIR", inbox);
     if ((rc = plat_listdir(inbox, collect_name, &l, err)))
         goto out;
+    /* in name order, not the directory's: sources are applied in the
+     * order they land, so of two full dumps the later landed wins */
+    if (l.n > 1)
+        qsort(l.names, (size_t)l.n, sizeof *l.names, by_name);
     for (int i = 0; i < l.n && !rc; i++) {
         const char *name = l.names[i];
         char path[4096], dst[4096];

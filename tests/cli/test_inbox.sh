@@ -70,5 +70,16 @@ A import --inbox >"$T/out" 2>"$T/err" && grep -q "1 imported, 0 refused" "$T/out
 have "$I/done/stick2/pair.csv"
 out=$(A collect) && case $out in *"2 created"*) ok ;; *) bad "collect of the settled bundle: $out" ;; esac
 
+# two full dumps waiting together are taken in name order, whatever the
+# folder's own order: the later (a-02: persons 7 and 8) is applied last
+mkdir -p "$I/a-01" "$I/a-02"
+printf 'id;name;born;active;score;seen;Примечание\n7;old;;;;;\n' >"$I/a-01/person.csv"
+printf 'id;name;born;active;score;seen;Примечание\n7;new;;;;;\n8;H;;;;;\n' >"$I/a-02/person.csv"
+touch -d '-2 minutes' "$I"/a-0?/* "$I"/a-0?
+A import --inbox >"$T/out" 2>"$T/err" && grep -q "2 imported" "$T/out" && ok || bad "two dumps: $(cat "$T/out" "$T/err")"
+A collect >/dev/null || bad "collect of two dumps"
+got=$(sqlite3 "$T/data/rdm-agent.db" "SELECT group_concat(id || ':' || name, ' ') FROM (SELECT id, name FROM \"rdm:stg:person\" WHERE \"rdm:op\" <> 3 ORDER BY id)")
+[ "$got" = "7:new 8:H" ] && ok || bad "two dumps applied out of order: $got (folder order: $(ls -U "$I" | tr '\n' ' '))"
+
 echo "inbox: $pass passed, $fail failed"
 [ "$fail" = 0 ]
