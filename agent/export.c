@@ -1391,6 +1391,17 @@ static rdm_rc redo_lost(exp *x, rdm_err *err)
                              ids[i]);
             continue;
         }
+        /* done already with another sub-stage of the same window */
+        sqlite3_stmt *still = NULL;
+        int again = 0;
+        if ((rc = store_prepare(x->st, "SELECT reexport = 1 FROM export_substage WHERE id = ?1",
+                                &still, err)))
+            break;
+        sqlite3_bind_int64(still, 1, ids[i]);
+        again = sqlite3_step(still) == SQLITE_ROW && sqlite3_column_int(still, 0);
+        sqlite3_finalize(still);
+        if (!again)
+            continue;
         uncache(x, QC_END_A);
         uncache(x, QC_END_D);
         if ((rc = views(x, m, err)))
@@ -1403,8 +1414,16 @@ static rdm_rc redo_lost(exp *x, rdm_err *err)
         x->fresh = fresh, x->addfirst = addfirst;
         if (rc)
             break;
-        if ((rc = store_execf(x->st, err, "UPDATE export_substage SET reexport = 2 WHERE id = %lld",
-                              ids[i]))) {
+        /* it, and any other sub-stage of the same window lost too (the
+         * window was written again whole) */
+        if ((rc =
+                 store_execf(x->st, err,
+                             "UPDATE export_substage SET reexport = 2 WHERE reexport = 1 AND id IN "
+                             "(SELECT t.id FROM export_substage t, export_substage k WHERE k.id = "
+                             "%lld AND t.entity = k.entity AND t.model IS k.model AND t.lo_chg = "
+                             "k.lo_chg AND t.lo_rid = k.lo_rid AND t.hi_chg = k.hi_chg AND "
+                             "t.hi_rid = k.hi_rid AND t.reexport = 1)",
+                             ids[i]))) {
             settle(x, rc, err);
             break;
         }

@@ -21,6 +21,7 @@ typedef struct up {
     dm_opts o;
     time_t now;
     long long flight; /* bytes in flight, as in_flight() counts them; -1: ask the store */
+    long long chk_lo, chk_hi; /* the sub-stages whole_sub() found whole last */
 } up;
 
 /* One file being sent. */
@@ -637,31 +638,48 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
     }
 }
 
+/* The sub-stages written from one export window (a window whose records
+ * outgrow EXPORT_CHUNK_SIZE is split over consecutive sub-stages with the
+ * same bounds): sub's id and its neighbours' while the window is the same.
+ * A reconciliation sub-stage (no model) is alone. */
+#define WINDOW_OF                                                                                  \
+    "WITH RECURSIVE k AS (SELECT * FROM export_substage WHERE id = ?1), w(id) AS (SELECT id FROM " \
+    "k UNION SELECT t.id FROM w, k JOIN export_substage t ON t.id IN (w.id - 1, w.id + 1) WHERE "  \
+    "k.model IS NOT NULL AND t.entity = k.entity AND t.model = k.model AND t.lo_chg = k.lo_chg "   \
+    "AND t.lo_rid = k.lo_rid AND t.hi_chg = k.hi_chg AND t.hi_rid = k.hi_rid) "
+
 /* Before the first file of a sub-stage leaves (in its send round): every
- * file of it is there as it was written (size, and for the files after
- * the first their SHA-256; the first is checked as it is sent). A file
- * found missing or changed then fails the sub-stage before any of it is
- * sent, so its re-export (the whole window, every operation) sends
- * nothing twice; found only at its own turn, the files sent before it
- * would go again. Returns 1 when k's sub-stage failed, 0 when it may go,
- * -1 on a store error. */
+ * file of its window's sub-stages still to be sent is as it was written
+ * (there, of the recorded size, and but for k's own file, which is
+ * checked as it is sent, of the recorded SHA-256). A file that is not
+ * fails them before any of them is sent: its own sub-stage for re-export,
+ * the others as covered by that re-export, which writes the whole window
+ * again, every operation. Found only at its own turn, the files sent
+ * before it would go again. Nothing is checked once a file of the window
+ * was delivered (too late). Returns 1 when k's sub-stage failed, 0 when
+ * it may go, -1 on a store error. */
 static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
 {
     sqlite3_stmt *q = NULL;
     char path[4096], msg[4400], hex[SHA256_HEX];
-    int bad = 0;
+    long long lost = 0, lo = k->sub, hi = k->sub;
+    if (k->sub >= u->chk_lo && k->sub <= u->chk_hi)
+        return 0; /* checked with the first of its window */
     if (query_i(u,
-                "SELECT count(*) FROM upload_log l JOIN export_substage t ON t.id = l.substage_id "
-                "WHERE l.substage_id = ?1 AND l.round = t.send_round AND l.request_id IS NOT NULL",
+                WINDOW_OF "SELECT count(*) FROM upload_log l JOIN export_substage t ON t.id = "
+                          "l.substage_id WHERE l.substage_id IN (SELECT id FROM w) AND l.round = "
+                          "t.send_round AND l.request_id IS NOT NULL",
                 k->sub, 0) != 0)
-        return 0; /* part of it is sent: too late to keep the rest from going again */
+        return 0;
     if (store_prepare(u->st,
-                      "SELECT path, size, sha256, id FROM attachment WHERE substage_id = ?1 AND "
-                      "size > 0",
+                      WINDOW_OF "SELECT a.path, a.size, a.sha256, a.id, a.substage_id FROM "
+                                "attachment a JOIN export_substage t ON t.id = a.substage_id "
+                                "WHERE a.substage_id IN (SELECT id FROM w) AND a.size > 0 AND "
+                                "t.status = 'READY_FOR_EXPORT' ORDER BY a.substage_id, a.id",
                       &q, err))
         return -1;
     sqlite3_bind_int64(q, 1, k->sub);
-    while (!bad && sqlite3_step(q) == SQLITE_ROW) {
+    while (!lost && sqlite3_step(q) == SQLITE_ROW) {
         long long want = sqlite3_column_int64(q, 1), size = -1;
         const char *sha = (const char *)sqlite3_column_text(q, 2);
         plat_join(cfg_str(u->cfg, CFG_DATA_DIR), (const char *)sqlite3_column_text(q, 0), path,
@@ -675,16 +693,48 @@ static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *er
         else if (sqlite3_column_int64(q, 3) != k->att &&
                  (sha256_file(path, hex, NULL, &e) || !sha || strcmp(hex, sha) != 0))
             why = "is unreadable or its SHA-256 is not the one recorded when it was written";
-        if (why)
-            bad = snprintf(msg, sizeof msg,
-                           "not sent: %s %s; none of this sub-stage's files was sent, and the "
-                           "next export writes its records again",
-                           path, why) > 0;
+        if (why && snprintf(msg, sizeof msg,
+                            "not sent: %s %s; no file of this sub-stage (nor of others written "
+                            "from its export window) was sent, and the next export writes its "
+                            "records again",
+                            path, why) > 0)
+            lost = sqlite3_column_int64(q, 4);
+        long long sub = sqlite3_column_int64(q, 4);
+        lo = sub < lo ? sub : lo, hi = sub > hi ? sub : hi;
     }
     sqlite3_finalize(q);
-    if (!bad)
+    if (!lost) {
+        u->chk_lo = lo, u->chk_hi = hi;
         return 0;
-    return fail_sub(u, k, msg, 1, s, first, err) < 0 ? -1 : 1;
+    }
+    pick l = *k;
+    l.sub = lost;
+    if (fail_sub(u, &l, msg, 1, s, first, err) < 0)
+        return -1;
+    /* the window's other sub-stages: their records go with that re-export */
+    snprintf(msg, sizeof msg,
+             "not sent: sub-stage %lld, written from the same export window, lost a file; the "
+             "re-export of that window writes this sub-stage's records too",
+             lost);
+    if (store_prepare(u->st,
+                      WINDOW_OF "UPDATE export_substage SET status = 'FAILED', reexport = 2, "
+                                "ended_at = ?2, error = ?3 WHERE id IN (SELECT id FROM w) AND "
+                                "id <> ?4 AND status = 'READY_FOR_EXPORT'",
+                      &q, err))
+        return -1;
+    sqlite3_bind_int64(q, 1, k->sub);
+    sqlite3_bind_int64(q, 2, (long long)u->now);
+    sqlite3_bind_text(q, 3, msg, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, lost);
+    int n = sqlite3_step(q) == SQLITE_DONE ? sqlite3_changes(store_db(u->st)) : -1;
+    sqlite3_finalize(q);
+    if (n < 0)
+        return store_fail(u->st, err, "holding back a lost window's sub-stages"), -1;
+    if (n > 0)
+        log_warn("upload: %d more sub-stage(s) of %s from the same export window held back: the "
+                 "re-export of sub-stage %lld writes their records",
+                 n, k->entity, lost);
+    return 1;
 }
 
 rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, rdm_err *err)
