@@ -151,6 +151,11 @@ typedef struct exp {
     efft_writer w;
     rdm_buf hdr, cap, pk, sql;
     sqlite3_stmt *q_state, *q_state_put, *q_state_add, *q_state_del, *q_sel;
+    /* a record keyed entity (not byrow): the keys its select yields from
+     * live rows now, built on the writing connection at the first DELETE
+     * it would write (alive_has) */
+    sqlite3_stmt *q_alive;
+    int alive_views;
     /* byrow: records are staged rows (the generated select, keyed by the
      * model's key): the state is keyed by the row's id. fresh: the state
      * was empty when the entity's export began, so every record is new.
@@ -566,15 +571,99 @@ static rdm_rc live_record(exp *x, const efft_val *v, int64_t h, rdm_err *err)
     return state_put(x, x->q_state_put, h, NULL, err);
 }
 
+static rdm_rc make_views(exp *x, store *on, const prof_model *drive, int live_only, rdm_err *err);
+
+/* Whether the entity's select yields the current record key (x->pk)
+ * from live rows now, in *yes. A record selected from a deleted row may
+ * still be yielded by another, live one (its key moved to another row; a
+ * join or EXISTS still met through another row), perhaps outside the
+ * window: it must not be deleted. The keys are gathered once per entity
+ * export, at the first question, into temp."rdm:alive" on the writing
+ * connection (its own views: the window's stay on the reading one). */
+static rdm_rc alive_has(exp *x, int *yes, rdm_err *err)
+{
+    const prof_entity *e = x->e;
+    rdm_rc rc = RDM_OK;
+    *yes = 0;
+    if (!x->q_alive) {
+        /* the record being asked about: kept across the gathering */
+        rdm_buf pk;
+        int pk_int = x->pk_int;
+        long long pk_i = x->pk_i;
+        sqlite3_stmt *sel = NULL, *ins = NULL;
+        efft_val v[1024];
+        char nums[1024][24];
+        int r;
+        buf_init(&pk, x->pk.max);
+        if (buf_add(&pk, x->pk.p, x->pk.len)) {
+            buf_free(&pk);
+            return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        }
+        x->alive_views = 1;
+        if ((rc = make_views(x, x->st, NULL, 1, err)) ||
+            (rc = store_exec(x->st,
+                             "CREATE TEMP TABLE IF NOT EXISTS \"rdm:alive\"(pk PRIMARY KEY) "
+                             "WITHOUT ROWID; DELETE FROM temp.\"rdm:alive\"",
+                             err)) ||
+            (rc = store_prepare(x->st, e->select, &sel, err)) ||
+            (rc = store_prepare(x->st, "INSERT OR IGNORE INTO temp.\"rdm:alive\"(pk) VALUES (?)",
+                                &ins, err)))
+            goto done;
+        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+            row_values(sel, e->nfields, v, nums);
+            if ((rc = record_pk(x, v, err)))
+                break;
+            bind_id(x, ins);
+            int ri = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            if (ri != SQLITE_DONE) {
+                rc = store_fail(x->st, err, "gathering the entity's live records");
+                break;
+            }
+        }
+        if (!rc && r != SQLITE_DONE)
+            rc = store_fail(x->st, err, "selecting the entity's live records");
+        if (!rc)
+            rc = store_prepare(x->st, "SELECT 1 FROM temp.\"rdm:alive\" WHERE pk = ?1", &x->q_alive,
+                               err);
+    done:
+        sqlite3_finalize(sel);
+        sqlite3_finalize(ins);
+        buf_reset(&x->pk);
+        if (!rc && pk.len && buf_add(&x->pk, pk.p, pk.len))
+            rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        if (!rc && !x->pk.p && buf_addc(&x->pk, '\0'))
+            rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+        x->pk_int = pk_int, x->pk_i = pk_i;
+        buf_free(&pk);
+        if (rc)
+            return rc;
+    }
+    bind_id(x, x->q_alive);
+    int r = sqlite3_step(x->q_alive);
+    sqlite3_reset(x->q_alive);
+    if (r != SQLITE_ROW && r != SQLITE_DONE)
+        return store_fail(x->st, err, "looking up a live record");
+    *yes = r == SQLITE_ROW;
+    return RDM_OK;
+}
+
 /* The same for a record selected from a deleted row: DELETE or nothing. */
 static rdm_rc gone_record(exp *x, const efft_val *v, rdm_err *err)
 {
     int64_t h_old = 0;
     long long sub_old = 0;
+    int alive = 0;
     rdm_rc rc = state_get(x, &h_old, &sub_old, err);
-    if (rc == RDM_ERR_NOT_FOUND) /* never exported; or, re-exporting, deleted already */
-        return x->force ? emit(x, OP_DELETE, v, err) : RDM_OK;
+    if (rc == RDM_ERR_NOT_FOUND) { /* never exported; or, re-exporting, deleted already */
+        if (!x->force || (!x->byrow && (rc = alive_has(x, &alive, err))))
+            return x->force ? rc : RDM_OK;
+        return alive ? RDM_OK : emit(x, OP_DELETE, v, err);
+    }
     if (rc || sub_old == x->mark) /* sub_old == mark: still selected from a live row */
+        return rc;
+    /* still yielded by a live row outside the window: stays */
+    if (!x->byrow && ((rc = alive_has(x, &alive, err)) || alive))
         return rc;
     if ((rc = emit(x, OP_DELETE, v, err)))
         return rc;
@@ -879,7 +968,12 @@ static const char *key_expr(exp *x, const prof_model *m, rdm_err *err)
 /* Sets up the temporary views for entity e driven by model `drive`: the
  * driving model through the window on its changed rows, the others whole
  * (deleted rows too while the deleted rows of the window are selected). */
-static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
+/* Creates on connection `on` a temporary view per model of the entity,
+ * named as the model, over its staged rows: with live_only, the live rows
+ * of every model (no window); else drive's rows within the window of
+ * temp."rdm:win" (its live or its deleted rows), and the others' live
+ * rows (all rows in the deleted rows' pass). */
+static rdm_rc make_views(exp *x, store *on, const prof_model *drive, int live_only, rdm_err *err)
 {
     const prof_entity *e = x->e;
     rdm_rc rc = RDM_OK;
@@ -900,7 +994,9 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
                 rc = buf_addf(&x->sql, "s.\"%s\" AS \"%s\", ", m->cols[c].name, m->cols[c].name);
         if (!rc)
             rc = buf_addf(&x->sql, "s.rowid AS \"rdm:rid\"");
-        if (!rc && m == drive)
+        if (!rc && live_only)
+            rc = buf_addf(&x->sql, " FROM main.\"rdm:stg:%s\" s WHERE s.\"rdm:op\" != 3", m->name);
+        else if (!rc && m == drive)
             /* scalar subqueries, not a join with the window: the planner
              * then reads the change-number index between the bounds */
             rc = buf_addf(&x->sql,
@@ -917,8 +1013,15 @@ static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
                           m->name);
         if (rc)
             return rdm_fail(err, RDM_ERR_NOMEM, "out of memory building the export views");
-        rc = store_exec(x->rd, x->sql.p, err);
+        rc = store_exec(on, x->sql.p, err);
     }
+    return rc;
+}
+
+static rdm_rc views(exp *x, const prof_model *drive, rdm_err *err)
+{
+    const prof_entity *e = x->e;
+    rdm_rc rc = make_views(x, x->rd, drive, 0, err);
     if (rc)
         return rc;
     sqlite3_finalize(x->q_sel);
@@ -1553,7 +1656,16 @@ static void entity_end(exp *x)
     sqlite3_finalize(x->q_state_add);
     sqlite3_finalize(x->q_state_del);
     sqlite3_finalize(x->q_sel);
-    x->q_state = x->q_state_put = x->q_state_add = x->q_state_del = x->q_sel = NULL;
+    sqlite3_finalize(x->q_alive);
+    x->q_state = x->q_state_put = x->q_state_add = x->q_state_del = x->q_sel = x->q_alive = NULL;
+    /* the live views on the writing connection would shadow nothing, but
+     * the next entity's models differ */
+    for (int i = 0; x->alive_views && i < x->e->nmodels; i++) {
+        char sql[300];
+        snprintf(sql, sizeof sql, "DROP VIEW IF EXISTS temp.\"%s\"", x->e->models[i]);
+        sqlite3_exec(store_db(x->st), sql, NULL, NULL, NULL);
+    }
+    x->alive_views = 0;
     for (int n = 0; n <= PEND_MAX; n++) {
         sqlite3_finalize(x->q_add[n]);
         x->q_add[n] = NULL;
