@@ -207,8 +207,6 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             if ((rc = stg_collector_chunk(c, limit, chg, sub, t, &ch, err)) ||
                 (rc = end_substage(st, sub, &ch, err)) || (rc = store_commit(st, err)))
                 break;
-            if (ch.done && (rc = stg_source_forget(st, src, err)))
-                break;
             prev = sub;
             progress_add(&pg, ch.rows);
             out->substages++;
@@ -234,6 +232,15 @@ done:
                     "id = %lld",
                     (long long)time(NULL), stage))) {
         fail_stage(st, stage, NULL, 0, err->msg);
+    } else {
+        /* the land files of the sources collected, only now: that commit
+         * (synchronous=FULL) made the chunks' commits (NORMAL) durable
+         * with it. Removed after a chunk's own commit, a power cut could
+         * roll the source back to a position whose rows were gone, and
+         * collect could never finish it. (Else the next collect's sweep
+         * removes them, after its first durable commit.) */
+        int removed = 0;
+        stg_sweep(st, &removed, NULL);
     }
     store_lock_release(st, "collect", NULL);
     return rc;

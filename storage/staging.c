@@ -950,19 +950,12 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
     }
     if ((rc = set_pos(c, PH_DONE, 0, err)))
         return rc;
-    /* closed now, so that stg_source_forget can remove it (Windows does
+    /* closed now, so that stg_sweep can remove it (Windows does
      * not delete an open file) */
     land_reader_close(c->r);
     c->r = NULL;
     out->done = 1;
     return RDM_OK;
-}
-
-rdm_rc stg_source_forget(store *st, long long src, rdm_err *err)
-{
-    char path[4096];
-    rdm_rc rc = land_path(st, src, path, sizeof path, err);
-    return rc ? rc : plat_remove(path, err);
 }
 
 /* One file of the land directory: removed when no source waits for it. */

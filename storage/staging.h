@@ -104,7 +104,7 @@ rdm_rc stg_next_change(store *st, long long *chg, rdm_err *err);
 typedef struct stg_chunk {
     long rows; /* landed rows (or staged rows, in the delete phase) in the chunk */
     long created, updated, deleted;
-    int done; /* the source is fully collected (stg_source_forget once committed) */
+    int done; /* the source is fully collected (its land file goes: stg_sweep) */
 } stg_chunk;
 
 /* Applies a source, chunk by chunk (limit landed rows, or in the delete
@@ -122,12 +122,10 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
                            long long now, stg_chunk *out, rdm_err *err);
 void stg_collector_close(stg_collector *c);
 
-/* Removes the land file of a collected source (after the commit of its
- * last chunk). */
-rdm_rc stg_source_forget(store *st, long long src, rdm_err *err);
-
-/* Removes land files no source waits for: left by an import that died
- * before its commit, or by a collect that died before forgetting. Only
+/* Removes land files no source waits for: those of collected sources
+ * (collect calls it once its stage's durable commit made their last
+ * chunks durable), and those left by an import that died before its
+ * commit. Only
  * files of sources up to the last committed one (an import under way may
  * be writing the next). *removed gets the count. */
 rdm_rc stg_sweep(store *st, int *removed, rdm_err *err);
