@@ -81,7 +81,7 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
     long long now = (long long)time(NULL), stage = 0, src = 0, prev = 0;
     const char *cols[IMPORT_MAX_COLS];
     int integer[IMPORT_MAX_COLS];
-    char model[128] = "";
+    char model[128] = "", lost[RDM_ERR_MAX] = "";
     stg_collector *c = NULL;
     rdm_rc rc;
     int limit = (int)cfg_int(cfg, CFG_COLLECT_CHUNK_SIZE);
@@ -207,6 +207,12 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             if ((rc = stg_collector_chunk(c, limit, chg, sub, t, &ch, err)) ||
                 (rc = end_substage(st, sub, &ch, err)) || (rc = store_commit(st, err)))
                 break;
+            if (ch.lost) {
+                /* its land file is gone: it was ended unread, and the
+                 * stage fails with why once the others are collected */
+                log_error("%s", err->msg);
+                snprintf(lost, sizeof lost, "%s", err->msg);
+            }
             prev = sub;
             progress_add(&pg, ch.rows);
             out->substages++;
@@ -221,6 +227,8 @@ rdm_rc collect_run(store *st, const profile *p, const rdm_config *cfg, collect_s
             break;
     }
     progress_end(&pg);
+    if (!rc && lost[0])
+        rc = rdm_fail(err, RDM_ERR_IO, "%s", lost);
 done:
     store_ckpt_stop(ck);
     store_exec(st, "PRAGMA synchronous=FULL", NULL);

@@ -391,6 +391,7 @@ struct stg_collector {
     sqlite3_stmt *far_put, *far_get; /* ... and from SEEN_BITS on: temp."rdm:seen" */
     long long nseen;                 /* rowids seen */
     long long first_sub;             /* 0 until a sub-stage of this source finished */
+    int missing;                     /* open_reader found no land file */
     sqlite3_stmt *q[Q_N];
 };
 
@@ -414,12 +415,14 @@ static rdm_rc open_reader(stg_collector *c, rdm_err *err)
     land_reader_close(c->r);
     c->r = NULL;
     rdm_rc rc = land_reader_open(c->path, c->m->ncols, &c->r, err);
-    if (rc == RDM_ERR_NOT_FOUND)
+    if (rc == RDM_ERR_NOT_FOUND) {
+        c->missing = 1;
         rc = rdm_fail(err, RDM_ERR_IO,
-                      "source %lld (model %s): its landed rows %s are missing; import the "
-                      "source again (an agent built before land files kept them in the store: "
-                      "collect with that agent first)",
+                      "source %lld (model %s): its landed rows %s are missing (deleted, or lost "
+                      "to a disk fault); it was skipped, and the sources after it collected: "
+                      "import the file again if its data is still current",
                       c->src, c->m->name, c->path);
+    }
     return rc;
 }
 
@@ -877,8 +880,28 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
         return rc;
     /* the rows before the position, once per run (all of them in the
      * delete phase, to know what the snapshot holds) */
-    if (!c->primed && (rc = prime(c, phase == PH_UPSERT ? pos : LLONG_MAX, err)))
-        return rc;
+    if (!c->primed && (rc = prime(c, phase == PH_UPSERT ? pos : LLONG_MAX, err))) {
+        if (!c->missing)
+            return rc;
+        /* nothing can be read of it again: ended (in the caller's
+         * transaction) with no checksum, so that the same file may be
+         * imported again, and the sources after it are not held up for
+         * ever; err says so, and the caller reports it */
+        sqlite3_stmt *s = NULL;
+        if (store_prepare(c->st,
+                          "UPDATE import_source SET phase = 3, last_k = NULL, sha256 = NULL, "
+                          "collected_at = ?2 WHERE id = ?1",
+                          &s, NULL))
+            return rc;
+        sqlite3_bind_int64(s, 1, c->src);
+        sqlite3_bind_int64(s, 2, now);
+        int r = sqlite3_step(s);
+        sqlite3_finalize(s);
+        if (r != SQLITE_DONE)
+            return rc;
+        out->done = out->lost = 1;
+        return RDM_OK;
+    }
 
     if (phase == PH_UPSERT) {
         while (out->rows < limit && !(rc = land_next(c->r, c->row, &off, err))) {

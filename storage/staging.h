@@ -105,6 +105,7 @@ typedef struct stg_chunk {
     long rows; /* landed rows (or staged rows, in the delete phase) in the chunk */
     long created, updated, deleted;
     int done; /* the source is fully collected (its land file goes: stg_sweep) */
+    int lost; /* ... or its land file was missing: ended unread (err says so) */
 } stg_chunk;
 
 /* Applies a source, chunk by chunk (limit landed rows, or in the delete

@@ -483,6 +483,35 @@ static void test_chunks_and_stages(void **s)
     assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" = 3"), 9);
 }
 
+/* A source whose land file is gone (deleted, a disk fault) is ended
+ * unread: the collect fails saying so, the sources after it are collected,
+ * and the same file may be imported again. (It held up every later
+ * source for ever, and its re-import was refused as already imported.) */
+static void test_land_file_lost(void **s)
+{
+    (void)s;
+    collect_stats cs;
+    rdm_err err;
+    char land[600];
+    import_ok("person.csv", HDR "1;A;;;;;\n2;B;;;;;\n", 2);
+    import_ok("pair.csv", "a;b;v\nx;1;one\n", 1);
+    long long src = q("SELECT min(id) FROM import_source");
+    snprintf(land, sizeof land, "%s/land/%lld.rows", dir, src);
+    assert_int_equal(remove(land), 0);
+    assert_int_equal(collect_run(st, &prof, &cfg, &cs, &err), RDM_ERR_IO);
+    assert_non_null(strstr(err.msg, "are missing"));
+    assert_non_null(strstr(err.msg, "import the file again"));
+    assert_int_equal(cs.created, 1); /* the pair */
+    assert_int_equal(q("SELECT count(*) FROM import_source WHERE phase < 3"), 0);
+    assert_int_equal(q("SELECT status = 'FAILED' FROM collect_stage ORDER BY id DESC LIMIT 1"), 1);
+    /* the next collect has nothing left to do and finishes */
+    collect(0, 0, 0);
+    /* the same file again: landed and collected */
+    import_ok("person.csv", HDR "1;A;;;;;\n2;B;;;;;\n", 2);
+    collect(2, 0, 0);
+    assert_int_equal(land_files(), 0);
+}
+
 static void test_model_gone(void **s)
 {
     (void)s;
@@ -624,6 +653,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cp1251_and_extra_columns, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_land_file_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_gone, setup, teardown),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_manifest),
