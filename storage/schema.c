@@ -282,9 +282,17 @@ static const char m12_task_run[] =
      * while the agent was not running is made up once at its start */
     "CREATE TABLE task_run(task TEXT PRIMARY KEY, last_at INTEGER NOT NULL) WITHOUT ROWID;\n";
 
-static const char *const migrations[] = {m1_stages,    m2_network, m3_locks,         m4_staging,
-                                         m5_postgres,  m6_export,  m7_upload,        m8_cleanup,
-                                         m9_landfiles, m10_ready,  m11_applied_from, m12_task_run};
+static const char m13_source_order[] =
+    /* a file imported before is landed again when other sources of its
+     * model landed since (staging.c stg_source_same): one SHA-256 may
+     * now have several sources; the last source of a model is looked up
+     * by (model, id) */
+    "DROP INDEX import_source_sha;\n"
+    "CREATE INDEX import_source_model ON import_source(model, id);\n";
+
+static const char *const migrations[] = {
+    m1_stages,  m2_network,   m3_locks,  m4_staging,       m5_postgres,  m6_export,       m7_upload,
+    m8_cleanup, m9_landfiles, m10_ready, m11_applied_from, m12_task_run, m13_source_order};
 
 int schema_latest(void)
 {

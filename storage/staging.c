@@ -100,21 +100,22 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
     return rc;
 }
 
-rdm_rc stg_source_find(store *st, const char *model, const char *sha256, long long *id,
-                       long long *imported_at, rdm_err *err)
+rdm_rc stg_source_same(store *st, const char *model, long long before, const char *sha256,
+                       int snapshot, long long *id, rdm_err *err)
 {
     sqlite3_stmt *s = NULL;
     rdm_rc rc = RDM_ERR_NOT_FOUND;
     if (sqlite3_prepare_v2(store_db(st),
-                           "SELECT id, imported_at FROM import_source WHERE model = ? AND "
-                           "sha256 = ?",
+                           "SELECT id, sha256 = ?3 AND snapshot = ?4 FROM import_source WHERE "
+                           "model = ?1 AND id < ?2 ORDER BY id DESC LIMIT 1",
                            -1, &s, NULL))
         return store_fail(st, err, "looking up an imported file");
     sqlite3_bind_text(s, 1, model, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, sha256, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW) {
+    sqlite3_bind_int64(s, 2, before);
+    sqlite3_bind_text(s, 3, sha256, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 4, snapshot != 0);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int(s, 1)) {
         *id = sqlite3_column_int64(s, 0);
-        *imported_at = sqlite3_column_int64(s, 1);
         rc = RDM_OK;
     }
     sqlite3_finalize(s);

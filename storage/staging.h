@@ -49,10 +49,13 @@ typedef struct stg_model {
  * "rdm:k" (the key columns' text joined by U+001F). */
 rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err);
 
-/* Finds a source of model with that SHA-256: RDM_OK and its id and time, or
- * RDM_ERR_NOT_FOUND. */
-rdm_rc stg_source_find(store *st, const char *model, const char *sha256, long long *id,
-                       long long *imported_at, rdm_err *err);
+/* Whether a file of model would land nothing new: the model's last source
+ * before source `before` has the same SHA-256 and the same snapshot flag
+ * (1: a full snapshot that deletes absent keys). RDM_OK with its id, or
+ * RDM_ERR_NOT_FOUND: an older copy of the same bytes, landed after other
+ * sources of the model, is a change again (A, B, then A brings A back). */
+rdm_rc stg_source_same(store *st, const char *model, long long before, const char *sha256,
+                       int snapshot, long long *id, rdm_err *err);
 
 /* Registers a source (in the caller's transaction). kind "csv" or
  * "postgres"; snapshot 1 = full snapshot (absent keys are deletions). */

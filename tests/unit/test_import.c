@@ -200,6 +200,25 @@ static void test_changes(void **s)
     import_ok("person.csv", HDR "1;Анна;2010-05-01;1;4.5;2024-01-01 10:00:00;\n3;Вера;;;;;\n", 2);
     collect(1, 0, 2);
     assert_int_equal(q("SELECT \"rdm:op\" FROM \"rdm:stg:person\" WHERE id = 3"), 1);
+    /* A, B, then A again: the third is a change (A's state back), not a
+     * file "already imported"; the same as a partial dump, then as a
+     * full one: the full one deletes */
+    import_ok("person.csv", HDR "1;A;;;;;\n5;E;;;;;\n", 2);
+    collect(1, 1, 1); /* 5 created, 1 updated, 3 deleted */
+    import_ok("person.csv", HDR "1;A;;;;;\n", 1);
+    collect(0, 0, 1);
+    write_file("person.csv", HDR "1;A;;;;;\n5;E;;;;;\n");
+    assert_int_equal(import("person.csv", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.known, 0);
+    collect(1, 0, 0); /* 5 back */
+    write_file("person.csv", HDR "5;E;;;;;\n");
+    assert_int_equal(import("person.csv", 1, 0, &is, &err), RDM_OK);
+    collect(0, 0, 0);
+    assert_int_equal(import("person.csv", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.known, 0);
+    collect(0, 0, 1); /* 1 deleted */
+    assert_int_equal(import("person.csv", 0, 0, &is, &err), RDM_OK);
+    assert_int_equal(is.known, 1); /* the last source, the same way: nothing new */
     /* every collected source removed its land file */
     assert_int_equal(land_files(), 0);
     assert_int_equal(q("SELECT count(*) FROM collect_stage WHERE status != 'FINISHED'"), 0);
