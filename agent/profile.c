@@ -611,6 +611,15 @@ static rdm_rc check_entity(const profile *p, prof_entity *e, rdm_err *err)
                           "%s: $.entities[%d].select: returns %d columns, %s has %d fields", file,
                           idx, cc.count, e->key, e->nfields);
     }
+    if (!rc && !e->generated) {
+        rdm_err why;
+        rc = sqlcheck_windowed(ddl, e->select, e->nmodels, &why);
+        if (rc == RDM_ERR_PARSE)
+            rc =
+                rdm_fail(err, rc, "%s: $.entities[%d].select (%s): %s", file, idx, e->key, why.msg);
+        else if (rc)
+            *err = why;
+    }
     free(ddl);
     free(sel);
     return rc;

@@ -2,6 +2,7 @@
 #include "sqlcheck.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 rdm_rc sqlcheck_select(const char *ddl, const char *select, sqlcheck_col_fn fn, void *ud,
@@ -45,6 +46,181 @@ rdm_rc sqlcheck_select(const char *ddl, const char *select, sqlcheck_col_fn fn, 
         rc = fn(ud, i, sqlite3_column_name(st, i), err);
 out:
     sqlite3_free(msg);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return rc;
+}
+
+/* ---- whether a select can be read through export windows ---- */
+
+/* The next word of a select (a keyword or a bare name), skipping strings,
+ * quoted names and comments; NULL at the end. *len gets its length. */
+static const char *next_word(const char **p, size_t *len)
+{
+    const char *s = *p;
+    while (*s) {
+        char c = *s;
+        if (c == '\'' || c == '"' || c == '`' || c == '[') {
+            char close = c == '[' ? ']' : c;
+            for (s++; *s; s++)
+                if (*s == close) {
+                    if (close != ']' && s[1] == close) {
+                        s++;
+                        continue;
+                    }
+                    break;
+                }
+            if (*s)
+                s++;
+        } else if (c == '-' && s[1] == '-') {
+            while (*s && *s != '\n')
+                s++;
+        } else if (c == '/' && s[1] == '*') {
+            const char *e = strstr(s + 2, "*/");
+            s = e ? e + 2 : s + strlen(s);
+        } else if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_') {
+            const char *b = s;
+            while ((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_' ||
+                   (*s >= '0' && *s <= '9') || (unsigned char)*s >= 0x80)
+                s++;
+            *len = (size_t)(s - b);
+            *p = s;
+            return b;
+        } else {
+            s++;
+        }
+    }
+    *p = s;
+    return NULL;
+}
+
+static int word_is(const char *w, size_t n, const char *kw)
+{
+    return w && strlen(kw) == n && sqlite3_strnicmp(w, kw, (int)n) == 0;
+}
+
+/* The first character after *p that is not a space. */
+static char next_char(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
+        p++;
+    return *p;
+}
+
+rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_err *err)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    char *msg = NULL, *sql = NULL;
+    rdm_rc rc = RDM_OK;
+    struct {
+        char name[128];
+        int root, reads;
+    } t[64];
+    int nt = 0, nsub = 0, nexists = 0;
+
+    if (sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) ||
+        sqlite3_exec(db, ddl, NULL, NULL, &msg) != SQLITE_OK) {
+        rc = rdm_fail(err, RDM_ERR_INTERNAL, "model tables: %s", msg ? msg : "?");
+        goto out;
+    }
+    if (sqlite3_prepare_v2(db, "SELECT name, rootpage FROM sqlite_schema WHERE type = 'table'", -1,
+                           &st, NULL) == SQLITE_OK)
+        while (nt < 64 && sqlite3_step(st) == SQLITE_ROW) {
+            snprintf(t[nt].name, sizeof t[nt].name, "%s", (const char *)sqlite3_column_text(st, 0));
+            t[nt].root = sqlite3_column_int(st, 1);
+            t[nt++].reads = 0;
+        }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* each place the select reads a table opens a cursor on its root page
+     * (the check database has no indexes) */
+    if (!(sql = sqlite3_mprintf("EXPLAIN %s", select)) ||
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = rdm_fail(err, RDM_ERR_PARSE, "%s", sqlite3_errmsg(db));
+        goto out;
+    }
+    while (sqlite3_step(st) == SQLITE_ROW)
+        if (strcmp((const char *)sqlite3_column_text(st, 1), "OpenRead") == 0)
+            for (int i = 0; i < nt; i++)
+                t[i].reads += t[i].root == sqlite3_column_int(st, 3);
+    sqlite3_finalize(st);
+    st = NULL;
+    for (int i = 0; i < nt; i++)
+        if (t[i].reads > 1) {
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "it reads model '%s' %d times (a self-join, or a subquery on a model "
+                          "it reads): an export window shows a model's changed rows only, so a "
+                          "record needing another row of the same model would be missed or "
+                          "garbled; read each model once",
+                          t[i].name, t[i].reads);
+            goto out;
+        }
+    sqlite3_free(sql);
+    if (!(sql = sqlite3_mprintf("EXPLAIN QUERY PLAN %s", select)) ||
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = rdm_fail(err, RDM_ERR_PARSE, "%s", sqlite3_errmsg(db));
+        goto out;
+    }
+    while (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        if (!d)
+            continue;
+        if (nmodels > 1 && (strstr(d, "LEFT-JOIN") || strstr(d, "RIGHT-JOIN")))
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "it uses an outer join (LEFT, RIGHT or FULL JOIN): when the model on "
+                          "its optional side has changed rows, the rows outside the export "
+                          "window would read as missing and records be sent with empty values; "
+                          "use an inner JOIN");
+        nsub += strstr(d, "SCALAR SUBQUERY") != NULL;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc)
+        goto out;
+    /* what the plan does not tell: NOT EXISTS / NOT IN (SELECT ...),
+     * EXCEPT, GROUP BY, window functions, and a subquery that is not an
+     * EXISTS */
+    const char *p = select, *w, *prev = NULL;
+    size_t n, pn = 0;
+    while (!rc && (w = next_word(&p, &n))) {
+        const char *why = NULL;
+        if (word_is(w, n, "EXISTS")) {
+            if (word_is(prev, pn, "NOT"))
+                why = "NOT EXISTS";
+            else
+                nexists++;
+        } else if (word_is(w, n, "IN") && word_is(prev, pn, "NOT") && next_char(p) == '(') {
+            const char *q = p;
+            while (*q && *q != '(')
+                q++;
+            size_t n2;
+            const char *w2 = next_word(&(const char *){q + 1}, &n2);
+            if (word_is(w2, n2, "SELECT") || word_is(w2, n2, "WITH"))
+                why = "NOT IN (SELECT ...)";
+        } else if (word_is(w, n, "EXCEPT")) {
+            why = "EXCEPT";
+        } else if (word_is(w, n, "BY") && word_is(prev, pn, "GROUP")) {
+            why = "GROUP BY";
+        } else if (word_is(w, n, "OVER") && next_char(p) == '(') {
+            why = "a window function (OVER)";
+        }
+        if (why)
+            rc = rdm_fail(err, RDM_ERR_PARSE,
+                          "it uses %s: an export window shows a model's changed rows only, so "
+                          "what depends on rows outside it (their absence, a count, a rank) "
+                          "would come out wrong; use joins and EXISTS only",
+                          why);
+        prev = w, pn = n;
+    }
+    if (!rc && nsub > nexists)
+        rc = rdm_fail(err, RDM_ERR_PARSE,
+                      "it uses a subquery for a value: when the model the subquery reads has "
+                      "changed rows, the rows outside the export window would read as missing "
+                      "and records be sent with empty values; use a JOIN (EXISTS is fine)");
+out:
+    sqlite3_free(msg);
+    sqlite3_free(sql);
     sqlite3_finalize(st);
     sqlite3_close(db);
     return rc;

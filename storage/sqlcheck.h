@@ -5,6 +5,8 @@
  *
  * Interface (prefix sqlcheck_):
  *   sqlcheck_select()  prepare `select` over `ddl`; call back per column
+ *   sqlcheck_windowed() whether `select` gives the right records when one
+ *                      of the models it reads shows only its changed rows
  */
 #ifndef RDM_SQLCHECK_H
 #define RDM_SQLCHECK_H
@@ -20,5 +22,14 @@ typedef rdm_rc (*sqlcheck_col_fn)(void *ud, int index, const char *name, rdm_err
  * SQLite's message. */
 rdm_rc sqlcheck_select(const char *ddl, const char *select, sqlcheck_col_fn fn, void *ud,
                        rdm_err *err);
+
+/* Export reads an entity's select with one model at a time shown through
+ * a window of its changed rows (export.c). That is right when each record
+ * is made of one row of each model the select reads, all of which it
+ * needs: inner joins and EXISTS. RDM_ERR_PARSE saying why otherwise: a
+ * model read twice (a self-join, a subquery on a model it reads), an
+ * outer join (when nmodels > 1), a subquery for a value, NOT EXISTS,
+ * NOT IN (SELECT ...), EXCEPT, GROUP BY, a window function. */
+rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_err *err);
 
 #endif

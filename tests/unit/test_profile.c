@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "agent/profile.h"
+#include "storage/sqlcheck.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -292,6 +293,66 @@ static void test_shipped_core(void **st)
     assert_non_null(strstr(err.msg, "profile 'nosuch' not found in"));
 }
 
+/* Selects export can read through windows of changed rows, and those it
+ * cannot (each refused saying what it uses). */
+static void test_windowed(void **st)
+{
+    (void)st;
+    static const char ddl[] = "CREATE TABLE \"person\"(\"id\" INTEGER, \"name\" TEXT, "
+                              "\"team_id\" INTEGER, \"group\" TEXT); CREATE TABLE \"team\"(\"id\" "
+                              "INTEGER, \"title\" TEXT); CREATE TABLE \"enrol\"(\"id\" INTEGER, "
+                              "\"person_id\" INTEGER);";
+    static const char *const good[] = {
+        "SELECT p.\"id\", t.\"title\" FROM \"person\" p JOIN \"team\" t ON t.\"id\" = "
+        "p.\"team_id\"",
+        "SELECT p.\"id\" FROM \"person\" p WHERE EXISTS (SELECT 1 FROM \"enrol\" e WHERE "
+        "e.\"person_id\" = p.\"id\")",
+        "SELECT p.\"id\" FROM \"person\" p WHERE p.\"team_id\" IN (SELECT \"id\" FROM \"team\")",
+        "SELECT p.\"id\", p.\"group\" FROM \"person\" p WHERE p.\"team_id\" NOT IN (1, 2) AND "
+        "p.\"name\" <> 'NOT EXISTS (x) GROUP BY' -- LEFT JOIN\n",
+        "SELECT DISTINCT p.\"id\" FROM \"person\" p JOIN \"enrol\" e ON e.\"person_id\" = p.\"id\"",
+        "SELECT p.\"id\", t.\"title\" FROM \"person\" p LEFT JOIN \"team\" t ON t.\"id\" = "
+        "p.\"team_id\" WHERE t.\"title\" IS NOT NULL", /* an inner join in fact */
+    };
+    static const struct {
+        const char *sql, *why;
+    } bad[] = {
+        {"SELECT o.\"id\", p.\"name\" FROM \"person\" o JOIN \"person\" p ON p.\"id\" = "
+         "o.\"team_id\"",
+         "reads model 'person' 2 times"},
+        {"SELECT p.\"id\" FROM \"person\" p WHERE NOT EXISTS (SELECT 1 FROM \"person\" q WHERE "
+         "q.\"team_id\" = p.\"id\")",
+         "reads model 'person' 2 times"},
+        {"SELECT p.\"id\", t.\"title\" FROM \"person\" p LEFT JOIN \"team\" t ON t.\"id\" = "
+         "p.\"team_id\"",
+         "outer join"},
+        {"SELECT p.\"id\", (SELECT t.\"title\" FROM \"team\" t WHERE t.\"id\" = p.\"team_id\") "
+         "FROM \"person\" p",
+         "a subquery for a value"},
+        {"SELECT p.\"id\" FROM \"person\" p WHERE NOT EXISTS (SELECT 1 FROM \"enrol\" e WHERE "
+         "e.\"person_id\" = p.\"id\")",
+         "NOT EXISTS"},
+        {"SELECT p.\"id\" FROM \"person\" p WHERE p.\"id\" NOT IN (SELECT \"person_id\" FROM "
+         "\"enrol\")",
+         "NOT IN (SELECT"},
+        {"SELECT t.\"id\", count(*) FROM \"team\" t JOIN \"person\" p ON p.\"team_id\" = t.\"id\" "
+         "GROUP BY t.\"id\"",
+         "GROUP BY"},
+        {"SELECT \"id\" FROM \"person\" EXCEPT SELECT \"person_id\" FROM \"enrol\"", "EXCEPT"},
+        {"SELECT \"id\", rank() OVER (ORDER BY \"name\") FROM \"person\"", "window function"},
+    };
+    rdm_err err;
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        if (sqlcheck_windowed(ddl, good[i], 3, &err))
+            fail_msg("refused: %s: %s", good[i], err.msg);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        if (sqlcheck_windowed(ddl, bad[i].sql, 3, &err) != RDM_ERR_PARSE)
+            fail_msg("taken: %s", bad[i].sql);
+        if (!strstr(err.msg, bad[i].why))
+            fail_msg("%s: '%s' lacks '%s'", bad[i].sql, err.msg, bad[i].why);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_identifiers_quoted),
         cmocka_unit_test(test_models_and_sources),
         cmocka_unit_test(test_shipped_core),
+        cmocka_unit_test(test_windowed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
