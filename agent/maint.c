@@ -201,10 +201,17 @@ rdm_rc maint_cleanup(store *st, const rdm_config *cfg, cleanup_stats *s, rdm_err
         sqlite3_finalize(q);
     }
     if (pages && freep * 4 >= pages && freep * psize >= 1 << 20) {
-        if ((rc = store_exec(st, "VACUUM", err)))
-            goto out;
-        store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
-        s->vacuumed = 1;
+        /* what was deleted stays deleted: a store that cannot be
+         * compacted now (VACUUM needs room for a copy of it) is tried at
+         * the next cleanup */
+        rdm_err e;
+        if (store_exec(st, "VACUUM", &e)) {
+            log_warn("cleanup: the store was not compacted (%s); the next cleanup tries again",
+                     e.msg);
+        } else {
+            store_exec(st, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
+            s->vacuumed = 1;
+        }
     }
     s->store_after = file_size(store_path(st));
 out:
