@@ -591,8 +591,8 @@ static rdm_rc alive_has(exp *x, int *yes, rdm_err *err)
         int pk_int = x->pk_int;
         long long pk_i = x->pk_i;
         sqlite3_stmt *sel = NULL, *ins = NULL;
-        efft_val v[1024];
-        char nums[1024][24];
+        efft_val v[PROF_MAX_FIELDS];
+        char nums[PROF_MAX_FIELDS][24];
         int r;
         buf_init(&pk, x->pk.max);
         if (buf_add(&pk, x->pk.p, x->pk.len)) {
@@ -717,7 +717,7 @@ static rdm_rc pend_key(exp *x, int i, rdm_err *err)
  * live_record(). */
 static rdm_rc pend_flush(exp *x, rdm_err *err)
 {
-    efft_val v[1024];
+    efft_val v[PROF_MAX_FIELDS];
     const char *p = x->pend.p;
     rdm_rc rc = RDM_OK;
     int op;
@@ -793,7 +793,7 @@ static rdm_rc pend_add(exp *x, const efft_val *v, int64_t h, rdm_err *err)
 static rdm_rc pass(exp *x, int gone, rdm_err *err)
 {
     const prof_entity *e = x->e;
-    efft_val v[1024];
+    efft_val v[PROF_MAX_FIELDS];
     sqlite3_stmt *s = x->q_sel;
     rdm_rc rc = RDM_OK;
     int r;
@@ -810,7 +810,7 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
         return store_fail(x->rd, err, "setting the export window");
     /* a first read of the state's records: their state rows go in batches */
     int batch = !gone && x->addfirst && !x->force;
-    char nums[1024][24];
+    char nums[PROF_MAX_FIELDS][24];
     while ((r = sqlite3_step(s)) == SQLITE_ROW) {
         x->out->rows++;
         row_values(s, e->nfields, v, nums);
@@ -845,7 +845,7 @@ static rdm_rc pass(exp *x, int gone, rdm_err *err)
 /* Formats and writes the records of one block. */
 static rdm_rc write_block(exp *x, slot *sl, blk *b, rdm_err *err)
 {
-    efft_val v[1024];
+    efft_val v[PROF_MAX_FIELDS];
     const char *p = b->p, *end = b->p + b->len;
     rdm_rc rc = RDM_OK;
     while (p < end && !rc) {
@@ -1554,7 +1554,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
     const prof_entity *e = x->e;
     sqlite3_stmt *ins = NULL, *gone = NULL;
     char sql[512];
-    efft_val v[1024];
+    efft_val v[PROF_MAX_FIELDS];
     rdm_rc rc;
     int r;
 
@@ -1569,7 +1569,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
                             err)))
         goto out;
     sqlite3_stmt *q = x->q_sel;
-    char nums[1024][24];
+    char nums[PROF_MAX_FIELDS][24];
     while ((r = sqlite3_step(q)) == SQLITE_ROW) {
         x->out->rows++;
         row_values(q, e->nfields, v, nums);

@@ -255,6 +255,9 @@ static rdm_rc parse_entity(const jctx *c, const cJSON *o, prof_entity *e, rdm_er
     if (!cJSON_IsArray(fields) || !fields->child)
         return jfail(c, "fields", err, "must be a non-empty array of fields");
     int n = cJSON_GetArraySize(fields);
+    if (n > PROF_MAX_FIELDS)
+        return jfail(c, "fields", err, "has %d fields; at most %d are supported", n,
+                     PROF_MAX_FIELDS);
     e->fields = calloc((size_t)n, sizeof *e->fields);
     e->pk = calloc((size_t)n, sizeof *e->pk);
     if (!e->fields || !e->pk)
@@ -446,6 +449,9 @@ static rdm_rc parse_model(const jctx *c, const cJSON *o, prof_model *m, rdm_err 
     if (!cJSON_IsArray(cols) || !cols->child)
         return jfail(c, "columns", err, "must be a non-empty array of columns");
     int n = cJSON_GetArraySize(cols), i = 0;
+    if (n > PROF_MAX_FIELDS)
+        return jfail(c, "columns", err, "has %d columns; at most %d are supported", n,
+                     PROF_MAX_FIELDS);
     m->cols = calloc((size_t)n, sizeof *m->cols);
     m->key = calloc((size_t)n, sizeof *m->key);
     if (!m->cols || !m->key)

@@ -37,6 +37,10 @@ typedef struct prof_field {
     unsigned required : 1, pk : 1, fk : 1, hashable : 1, ignore_prefix : 1;
 } prof_field;
 
+/* The most fields an entity, or columns a model, may have: the export's,
+ * the land files' and the ФЛК's fixed arrays. */
+#define PROF_MAX_FIELDS 1024
+
 typedef struct prof_entity {
     char *key;   /* ADDRESS */
     char *table; /* address: the table name in the datamart's URL */

@@ -10,6 +10,7 @@
 #include "storage/sqlcheck.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MODEL                                                                                      \
@@ -293,6 +294,30 @@ static void test_shipped_core(void **st)
     assert_non_null(strstr(err.msg, "profile 'nosuch' not found in"));
 }
 
+/* An entity wider than the export's arrays is refused at load (export
+ * overflowed its stack with 1201 fields); so is such a model. */
+static void test_too_wide(void **st)
+{
+    (void)st;
+    size_t cap = 200000, o = 0;
+    char *j = malloc(cap);
+    assert_non_null(j);
+    o += (size_t)snprintf(j + o, cap - o,
+                          "{\"models\":[" MODEL "],\"entities\":[{\"key\":\"E\",\"fields\":[");
+    for (int i = 0; i < PROF_MAX_FIELDS + 1; i++)
+        o += (size_t)snprintf(j + o, cap - o, "%s{\"name\":\"f%d\",\"type\":\"text\"}",
+                              i ? "," : "", i);
+    snprintf(j + o, cap - o, "],\"models\":[\"m\"]}]}");
+    bad(j, "$.entities[0].fields: has 1025 fields; at most 1024 are supported");
+    o = (size_t)snprintf(j, cap, "{\"models\":[{\"name\":\"w\",\"key\":[\"c0\"],\"columns\":[");
+    for (int i = 0; i < PROF_MAX_FIELDS + 1; i++)
+        o += (size_t)snprintf(j + o, cap - o, "%s{\"name\":\"c%d\",\"type\":\"text\"}",
+                              i ? "," : "", i);
+    snprintf(j + o, cap - o, "]}]}");
+    bad(j, "has 1025 columns; at most 1024 are supported");
+    free(j);
+}
+
 /* Selects export can read through windows of changed rows, and those it
  * cannot (each refused saying what it uses). */
 static void test_windowed(void **st)
@@ -366,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_models_and_sources),
         cmocka_unit_test(test_shipped_core),
         cmocka_unit_test(test_windowed),
+        cmocka_unit_test(test_too_wide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
