@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <utime.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -444,6 +446,16 @@ static void test_bundles(void **s)
     assert_non_null(strstr(err.msg, "pair.csv:2: column b: 'one' is not an integer"));
     assert_int_equal(q("SELECT count(*) FROM import_source"), 0);
     assert_int_equal(q("SELECT count(*) FROM sqlite_master WHERE name LIKE 'rdm:%'"), 0);
+    /* the first file's land file, left: an hour later a collect removes it
+     * (an import may still be under way before) */
+    assert_int_equal(land_files(), 1);
+    collect(0, 0, 0);
+    assert_int_equal(land_files(), 1);
+    snprintf(path, sizeof path, "%s/land/1.rows", dir);
+    struct utimbuf old = {time(NULL) - 7200, time(NULL) - 7200};
+    assert_int_equal(utime(path, &old), 0);
+    collect(0, 0, 0);
+    assert_int_equal(land_files(), 0);
     /* good: both in one go; again: both known */
     write_file("stick/pair.csv", "a;b;v\nx;1;v\n");
     write_manifest("stick", both, 2, 0);
