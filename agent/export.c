@@ -571,6 +571,30 @@ static rdm_rc live_record(exp *x, const efft_val *v, int64_t h, rdm_err *err)
     return state_put(x, x->q_state_put, h, NULL, err);
 }
 
+/* Puts the record key of every row sel yields (run to its end, not
+ * reset; sel runs on connection sel_on) into a temporary table of keys
+ * through ins; count: the rows go to the run's count of rows read. */
+static rdm_rc gather_keys(exp *x, sqlite3_stmt *sel, store *sel_on, sqlite3_stmt *ins, int count,
+                          rdm_err *err)
+{
+    efft_val v[PROF_MAX_FIELDS];
+    char nums[PROF_MAX_FIELDS][24];
+    rdm_rc rc;
+    int r;
+    while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
+        x->out->rows += count;
+        row_values(sel, x->e->nfields, v, nums);
+        if ((rc = record_pk(x, v, err)))
+            return rc;
+        bind_id(x, ins);
+        int ri = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (ri != SQLITE_DONE)
+            return store_fail(x->st, err, "gathering the entity's live records");
+    }
+    return r == SQLITE_DONE ? RDM_OK : store_fail(sel_on, err, "selecting the entity's records");
+}
+
 static rdm_rc make_views(exp *x, store *on, const prof_model *drive, int live_only, rdm_err *err);
 
 /* Whether the entity's select yields the current record key (x->pk)
@@ -591,9 +615,6 @@ static rdm_rc alive_has(exp *x, int *yes, rdm_err *err)
         int pk_int = x->pk_int;
         long long pk_i = x->pk_i;
         sqlite3_stmt *sel = NULL, *ins = NULL;
-        efft_val v[PROF_MAX_FIELDS];
-        char nums[PROF_MAX_FIELDS][24];
-        int r;
         buf_init(&pk, x->pk.max);
         if (buf_add(&pk, x->pk.p, x->pk.len)) {
             buf_free(&pk);
@@ -609,20 +630,7 @@ static rdm_rc alive_has(exp *x, int *yes, rdm_err *err)
             (rc = store_prepare(x->st, "INSERT OR IGNORE INTO temp.\"rdm:alive\"(pk) VALUES (?)",
                                 &ins, err)))
             goto done;
-        while ((r = sqlite3_step(sel)) == SQLITE_ROW) {
-            row_values(sel, e->nfields, v, nums);
-            if ((rc = record_pk(x, v, err)))
-                break;
-            bind_id(x, ins);
-            int ri = sqlite3_step(ins);
-            sqlite3_reset(ins);
-            if (ri != SQLITE_DONE) {
-                rc = store_fail(x->st, err, "gathering the entity's live records");
-                break;
-            }
-        }
-        if (!rc && r != SQLITE_DONE)
-            rc = store_fail(x->st, err, "selecting the entity's live records");
+        rc = gather_keys(x, sel, x->st, ins, 0, err);
         if (!rc)
             rc = store_prepare(x->st, "SELECT 1 FROM temp.\"rdm:alive\" WHERE pk = ?1", &x->q_alive,
                                err);
@@ -1569,22 +1577,7 @@ static rdm_rc reconcile(exp *x, rdm_err *err)
                             err)))
         goto out;
     sqlite3_stmt *q = x->q_sel;
-    char nums[PROF_MAX_FIELDS][24];
-    while ((r = sqlite3_step(q)) == SQLITE_ROW) {
-        x->out->rows++;
-        row_values(q, e->nfields, v, nums);
-        if ((rc = record_pk(x, v, err)))
-            break;
-        bind_id(x, ins);
-        int ri = sqlite3_step(ins);
-        sqlite3_reset(ins);
-        if (ri != SQLITE_DONE) {
-            rc = store_fail(x->st, err, "gathering the entity's live records");
-            break;
-        }
-    }
-    if (!rc && r != SQLITE_DONE)
-        rc = store_fail(x->rd, err, "selecting the entity's records");
+    rc = gather_keys(x, q, x->rd, ins, 1, err);
     sqlite3_reset(q);
     if (rc)
         goto out;
