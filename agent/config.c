@@ -280,6 +280,14 @@ typedef struct load_state {
     char raw_section[64];  /* as written */
     seen_section seen[32]; /* for duplicate section detection */
     int nseen;
+    /* [DEFAULT]'s keys: configparser gives them to every section of the
+     * file that does not set them (applied once the file is read) */
+    int in_default;
+    struct {
+        char *key, *value;
+        int line;
+    } defaults[64];
+    int ndefaults;
 } load_state;
 
 static void report(load_state *ls, int level, const char *fmt, ...) RDM_PRINTF(3, 4);
@@ -339,7 +347,10 @@ static rdm_rc on_entry(void *ud, const ini_entry *e, rdm_err *err)
             snprintf(ls->seen[ls->nseen].name, sizeof ls->seen[0].name, "%s", e->section);
             ls->seen[ls->nseen++].line = e->line;
         }
-        if (strcmp(e->section, "rmd_general") == 0) {
+        ls->in_default = strcmp(e->section, "DEFAULT") == 0;
+        if (ls->in_default) {
+            ls->section = NULL;
+        } else if (strcmp(e->section, "rmd_general") == 0) {
             report(ls, 1,
                    "%s:%d: section [rmd_general] is the product sample's misspelling of "
                    "[rdm_general]; accepted as [rdm_general]",
@@ -348,6 +359,19 @@ static rdm_rc on_entry(void *ud, const ini_entry *e, rdm_err *err)
         } else if ((ls->section = canonical_section(e->section)) == NULL) {
             report(ls, 1, "%s:%d: unknown section [%s]; its keys are ignored", ls->name, e->line,
                    e->section);
+        }
+        return RDM_OK;
+    }
+    if (ls->in_default) {
+        /* a key of no section here (a name for %(...)s) is no mistake */
+        if (ls->ndefaults < (int)(sizeof ls->defaults / sizeof ls->defaults[0])) {
+            int k = ls->ndefaults;
+            ls->defaults[k].key = text_dup(e->key);
+            ls->defaults[k].value = text_dup(e->value);
+            ls->defaults[k].line = e->line;
+            if (!ls->defaults[k].key || !ls->defaults[k].value)
+                return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
+            ls->ndefaults++;
         }
         return RDM_OK;
     }
@@ -361,9 +385,25 @@ static rdm_rc on_entry(void *ud, const ini_entry *e, rdm_err *err)
     }
     cfg_value *v = &cfg->v[id];
     if (v->origin == CFG_FROM_FILE) {
-        report(ls, 0, "%s:%d: [%s] %s is already set at line %d; keep one", ls->name, e->line,
-               ls->raw_section, e->key, v->line);
-        return RDM_OK;
+        /* the product reads the check-suspend timeout as TIMEDELTA: with
+         * both spellings, that one counts, as it does for the product */
+        int td = text_ieq(e->key, "TIMEDELTA");
+        if (id == CFG_SUSPEND_STAGE_TIMEOUT && td && !v->timedelta) {
+            report(ls, 1,
+                   "%s:%d: [%s] TIMEDELTA and STAGE_TIMEOUT (line %d) are both set; "
+                   "TIMEDELTA counts, as for the product",
+                   ls->name, e->line, ls->raw_section, v->line);
+        } else if (id == CFG_SUSPEND_STAGE_TIMEOUT && !td && v->timedelta) {
+            report(ls, 1,
+                   "%s:%d: [%s] STAGE_TIMEOUT and TIMEDELTA (line %d) are both set; "
+                   "TIMEDELTA counts, as for the product",
+                   ls->name, e->line, ls->raw_section, v->line);
+            return RDM_OK;
+        } else {
+            report(ls, 0, "%s:%d: [%s] %s is already set at line %d; keep one", ls->name, e->line,
+                   ls->raw_section, e->key, v->line);
+            return RDM_OK;
+        }
     }
     if (!*e->value && defs[id].type != CFGT_STR && defs[id].type != CFGT_LIST &&
         defs[id].type != CFGT_INTLIST) {
@@ -384,7 +424,29 @@ static rdm_rc on_entry(void *ud, const ini_entry *e, rdm_err *err)
                ls->name, e->line, ls->raw_section, e->key);
     v->origin = CFG_FROM_FILE;
     v->line = e->line;
+    v->timedelta = id == CFG_SUSPEND_STAGE_TIMEOUT && text_ieq(e->key, "TIMEDELTA");
     return RDM_OK;
+}
+
+/* [DEFAULT]'s keys, to the file's sections that did not set them. */
+static rdm_rc apply_defaults(load_state *ls, rdm_err *err)
+{
+    rdm_rc rc = RDM_OK;
+    for (int d = 0; d < ls->ndefaults && !rc; d++)
+        for (int i = 0; i < ls->nseen && !rc; i++) {
+            const char *raw = ls->seen[i].name;
+            const char *sec =
+                strcmp(raw, "rmd_general") == 0 ? "rdm_general" : canonical_section(raw);
+            int id = sec ? find_key(sec, ls->defaults[d].key) : -1;
+            if (id < 0 || ls->cfg->v[id].origin == CFG_FROM_FILE)
+                continue;
+            ini_entry e = {ls->defaults[d].line, raw, ls->defaults[d].key, ls->defaults[d].value};
+            ls->section = sec;
+            ls->in_default = 0;
+            snprintf(ls->raw_section, sizeof ls->raw_section, "DEFAULT] for [%s", raw);
+            rc = on_entry(ls, &e, err);
+        }
+    return rc;
 }
 
 static void env_name(cfg_id id, int shortform, char *buf, size_t n)
@@ -468,6 +530,7 @@ static rdm_rc load(rdm_config *cfg, const char *name, const char *text, size_t l
     load_state ls = {0};
     char dir[4096];
     rdm_rc rc;
+    int syntax = 0;
 
     memset(cfg, 0, sizeof *cfg);
     ls.cfg = cfg;
@@ -493,14 +556,24 @@ static rdm_rc load(rdm_config *cfg, const char *name, const char *text, size_t l
         rdm_err perr;
         rdm_err_clear(&perr);
         rc = ini_parse(text, len, on_entry, &ls, &perr);
+        if (!rc)
+            rc = apply_defaults(&ls, &perr);
+        for (int d = 0; d < ls.ndefaults; d++) {
+            free(ls.defaults[d].key);
+            free(ls.defaults[d].value);
+        }
         if (rc == RDM_ERR_NOMEM)
             return rdm_fail(err, rc, "out of memory reading %s", ls.name);
         if (rc)
             report(&ls, 0, "%s: %s", ls.name, perr.msg);
+        /* the file was read only up to a syntax error: what the checks
+         * across keys would find missing may be set further down */
+        syntax = rc != RDM_OK;
     }
     if ((rc = apply_env(&ls)))
         return rdm_fail(err, rc, "out of memory");
-    post_checks(&ls);
+    if (!syntax)
+        post_checks(&ls);
     if (cfg->errors)
         return rdm_fail(err, RDM_ERR_CONFIG, "%s", ls.first.msg);
     return RDM_OK;
@@ -564,22 +637,30 @@ rdm_rc cfg_find_path(const char *explicit_path, char *buf, size_t n, rdm_err *er
 
 /* ---- display ---- */
 
-/* Masks the value after "password=" in a libpq key=value DSN and the
- * password of a URI (scheme://user:password@host). */
+/* Masks the password of a libpq DSN: after "password=" in the key=value
+ * form, and in a URI both in its user part (scheme://user:password@host)
+ * and in its query (?password=... or &password=...). */
 static void mask_dsn(const char *in, char *out, size_t n)
 {
     size_t o = 0;
     const char *p = in;
     const char *at = strchr(in, '@'), *sch = strstr(in, "://");
+    int uri = sch != NULL;
+    out[0] = '\0';
     if (sch && at && at > sch) {
         const char *colon = memchr(sch + 3, ':', (size_t)(at - sch - 3));
         if (colon) {
-            snprintf(out, n, "%.*s:********%s", (int)(colon - in), in, at);
-            return;
+            int w = snprintf(out, n, "%.*s:********", (int)(colon - in), in);
+            if (w < 0 || (size_t)w >= n)
+                return;
+            o = (size_t)w;
+            p = at;
         }
     }
     while (*p && o + 1 < n) {
-        if ((p == in || isspace((unsigned char)p[-1])) && strncmp(p, "password", 8) == 0) {
+        int start =
+            p == in || isspace((unsigned char)p[-1]) || (uri && (p[-1] == '?' || p[-1] == '&'));
+        if (start && strncmp(p, "password", 8) == 0) {
             const char *q = p + 8;
             while (*q == ' ')
                 q++;
@@ -587,7 +668,10 @@ static void mask_dsn(const char *in, char *out, size_t n)
                 q++;
                 while (*q == ' ')
                     q++;
-                if (*q == '\'') {
+                if (uri) {
+                    while (*q && *q != '&' && *q != '#')
+                        q++;
+                } else if (*q == '\'') {
                     for (q++; *q && *q != '\''; q++)
                         if (*q == '\\' && q[1])
                             q++;

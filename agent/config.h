@@ -53,8 +53,9 @@ typedef struct cfg_value {
     long long num; /* CFGT_INT, CFGT_BOOL */
     uint64_t bits; /* cron fields: allowed values */
     cfg_origin origin;
-    int line;     /* CFG_FROM_FILE */
-    char env[96]; /* CFG_FROM_ENV: the variable's name */
+    int line;      /* CFG_FROM_FILE */
+    int timedelta; /* STAGE_TIMEOUT: written as TIMEDELTA */
+    char env[96];  /* CFG_FROM_ENV: the variable's name */
 } cfg_value;
 
 typedef struct rdm_config {

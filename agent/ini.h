@@ -5,17 +5,22 @@
  * Accepted, as configparser does: `[section]`; `key = value`, `key=value`,
  * `key: value` (the first `=` or `:` splits); full-line comments starting
  * with `#` or `;` (after optional indentation); empty values; continuation
- * lines (indented deeper than their key) joined with "\n"; LF or CRLF; a
- * UTF-8 byte order mark at the start. Inline comments are NOT stripped
- * (configparser's default): `KEY = 1 # one` has the value `1 # one`.
- * Values are literal: no `%` interpolation (a documented difference).
+ * lines (indented deeper than their key) joined with "\n", blank lines
+ * before such a line kept in the value; LF or CRLF; a UTF-8 byte order
+ * mark at the start. Inline comments are NOT stripped (configparser's
+ * default): `KEY = 1 # one` has the value `1 # one`. Values are
+ * interpolated as configparser's BasicInterpolation: `%%` is `%`,
+ * `%(name)s` the value of name in the same section or in [DEFAULT].
  *
- * Errors (RDM_ERR_PARSE, message "LINE: ..."): a key before any section, a
- * line that is neither section, comment nor `key = value`, an empty key, an
- * unterminated section header, a NUL byte.
+ * Errors (RDM_ERR_PARSE, message "line N: ..."; never the line's text,
+ * which may hold a password): text that is not UTF-8, a key before any
+ * section, a line that is neither section, comment nor `key = value`, an
+ * empty key, an unterminated section header, a NUL byte, a `%` not
+ * followed by `%` or `(name)s`, an unknown name, references nested more
+ * than 10 deep.
  *
- * Interface (prefix ini_): ini_parse() calls back once per section header
- * and once per complete key/value, in file order.
+ * Interface (prefix ini_): ini_parse() reads the whole text, then calls
+ * back once per section header and once per key/value, in file order.
  */
 #ifndef RDM_INI_H
 #define RDM_INI_H

@@ -80,7 +80,7 @@ run "broken config" 2 "$AGENT" --config "$T/bad.ini" config check
 contains "broken names line" "$T/err" "bad.ini:4: [uploader_client] REQUEST_TIMEOUT: 'ten' is not an integer"
 printf '[rdm_general]\nnot a key line\n' >"$T/bad2.ini"
 run "unparsable config" 2 "$AGENT" --config "$T/bad2.ini" init
-contains "unparsable names line" "$T/err" "line 2: expected 'KEY = value'"
+contains "unparsable names line" "$T/err" "line 2 in [rdm_general]: expected 'KEY = value'"
 run "missing --config" 2 "$AGENT" --config "$T/nope.ini" config check
 contains "missing named" "$T/err" "nope.ini (from --config) not found"
 

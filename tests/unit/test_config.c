@@ -192,7 +192,7 @@ static void test_keys_case_and_unknown(void **st)
     assert_int_equal(cfg_int(&cfg, CFG_EXPORT_CHUNK_SIZE), 7);
     has(&d, "t.ini:4: [rdm_general] unknown key NO_SUCH_KEY; ignored");
     has(&d, "t.ini:5: unknown section [mystery]; its keys are ignored");
-    has(&d, "t.ini:7: unknown section [DEFAULT]");
+    assert_null(strstr(d.text, "DEFAULT")); /* configparser's: B is for %(b)s */
     assert_int_equal(d.errors, 0);
     cfg_free(&cfg);
 }
@@ -228,6 +228,12 @@ static void test_stage_timeout_alias(void **st)
     assert_int_equal(
         load(&cfg, &d,
              with_prefix("[rdm_check_suspend_task]\nSTAGE_TIMEOUT = 45\nTIMEDELTA = 46\n")),
+        RDM_OK);
+    has(&d, "t.ini:5: [rdm_check_suspend_task] TIMEDELTA and STAGE_TIMEOUT (line 4) are both set");
+    assert_int_equal(cfg_int(&cfg, CFG_SUSPEND_STAGE_TIMEOUT), 46);
+    cfg_free(&cfg);
+    assert_int_equal(
+        load(&cfg, &d, with_prefix("[rdm_check_suspend_task]\nTIMEDELTA = 45\nTIMEDELTA = 46\n")),
         RDM_ERR_CONFIG);
     has(&d, "t.ini:5: [rdm_check_suspend_task] TIMEDELTA is already set at line 4");
     cfg_free(&cfg);
@@ -361,6 +367,22 @@ static void test_masking(void **st)
     assert_null(strstr(all, "p w"));
     assert_non_null(strstr(all, "PASSWORD"));
     cfg_free(&cfg);
+    /* a URI's password in its query, and in both places */
+    assert_int_equal(load(&cfg, &d,
+                          with_prefix("[source]\nDSN = postgresql://rdm@db.school.local/"
+                                      "edu?sslmode=require&password=S3cretPw&connect_timeout=5\n")),
+                     RDM_OK);
+    cfg_display(&cfg, CFG_DSN, buf, sizeof buf);
+    assert_string_equal(
+        buf,
+        "postgresql://rdm@db.school.local/edu?sslmode=require&password=********&connect_timeout=5");
+    cfg_free(&cfg);
+    assert_int_equal(
+        load(&cfg, &d, with_prefix("[source]\nDSN = postgresql://rdm:Pw1@db/edu?password=Pw2\n")),
+        RDM_OK);
+    cfg_display(&cfg, CFG_DSN, buf, sizeof buf);
+    assert_string_equal(buf, "postgresql://rdm:********@db/edu?password=********");
+    cfg_free(&cfg);
 }
 
 static void test_proxy_and_tls_checks(void **st)
@@ -383,14 +405,80 @@ static void test_parse_error_located(void **st)
     rdm_config cfg;
     diags d;
     assert_int_equal(load(&cfg, &d, with_prefix("[agent]\nthis line is broken\n")), RDM_ERR_CONFIG);
-    has(&d, "/etc/x/t.ini: line 4: expected 'KEY = value'");
+    has(&d, "/etc/x/t.ini: line 4 in [agent]: expected 'KEY = value'");
     cfg_free(&cfg);
+}
+
+/* configparser's [DEFAULT] and interpolation: the file's sections inherit
+ * DEFAULT's keys they do not set; %(name)s and %% are resolved */
+static void test_default_and_interpolation(void **st)
+{
+    (void)st;
+    rdm_config cfg;
+    diags d;
+    assert_int_equal(load(&cfg, &d,
+                          with_prefix("[DEFAULT]\nREQUEST_TIMEOUT = 60\nLOCK_EXPIRE_SECONDS = 600\n"
+                                      "host = dm.region.ru\n[uploader_client]\nURL = "
+                                      "https://%(host)s:8090\nPASSWORD = p%%ss\n"
+                                      "[rdm_transfer_task]\nLOCK_EXPIRE_SECONDS = 900\n"
+                                      "[rdm_check_suspend_task]\nMINUTE = 5\n")),
+                     RDM_OK);
+    assert_int_equal(d.errors, 0);
+    assert_null(strstr(d.text, "DEFAULT")); /* no "unknown section", no "unknown key host" */
+    assert_int_equal(cfg_int(&cfg, CFG_REQUEST_TIMEOUT), 60);
+    assert_int_equal(cfg_int(&cfg, CFG_TRANSFER_LOCK_EXPIRE_SECONDS), 900);
+    assert_int_equal(cfg_int(&cfg, CFG_SUSPEND_LOCK_EXPIRE_SECONDS), 600);
+    assert_int_equal(cfg_int(&cfg, CFG_STATUS_LOCK_EXPIRE_SECONDS), 7200); /* no such section */
+    assert_string_equal(cfg_str(&cfg, CFG_URL), "https://dm.region.ru:8090");
+    assert_string_equal(cfg_str(&cfg, CFG_PASSWORD), "p%ss");
+    cfg_free(&cfg);
+    /* a bad value from [DEFAULT] names where it came from */
+    assert_int_equal(
+        load(&cfg, &d, with_prefix("[DEFAULT]\nREQUEST_RETRIES = many\n[uploader_client]\n")),
+        RDM_ERR_CONFIG);
+    has(&d, "[DEFAULT] for [uploader_client] REQUEST_RETRIES");
+    cfg_free(&cfg);
+}
+
+/* A syntax error stops the reading; the checks across keys (which would
+ * find the keys below it missing) do not run, and the line is not echoed */
+static void test_syntax_error_alone(void **st)
+{
+    (void)st;
+    rdm_config cfg;
+    diags d;
+    assert_int_equal(load(&cfg, &d,
+                          with_prefix("[uploader_client]\nUSE_PROXY_API = True\nPASSWORD  "
+                                      "S3cretPw\nUSERNAME = u\n")),
+                     RDM_ERR_CONFIG);
+    assert_int_equal(d.errors, 1);
+    assert_null(strstr(d.text, "S3cretPw"));
+    cfg_free(&cfg);
+}
+
+/* STAGE_TIMEOUT and TIMEDELTA both: TIMEDELTA counts, as for the product */
+static void test_timedelta_both(void **st)
+{
+    (void)st;
+    rdm_config cfg;
+    diags d;
+    const char *both[] = {"[rdm_check_suspend_task]\nSTAGE_TIMEOUT = 120\nTIMEDELTA = 60\n",
+                          "[rdm_check_suspend_task]\nTIMEDELTA = 60\nSTAGE_TIMEOUT = 120\n"};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(load(&cfg, &d, with_prefix(both[i])), RDM_OK);
+        assert_int_equal(cfg_int(&cfg, CFG_SUSPEND_STAGE_TIMEOUT), 60);
+        has(&d, "TIMEDELTA counts");
+        cfg_free(&cfg);
+    }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_product_sample),
+        cmocka_unit_test(test_default_and_interpolation),
+        cmocka_unit_test(test_syntax_error_alone),
+        cmocka_unit_test(test_timedelta_both),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_integers),
         cmocka_unit_test(test_booleans),

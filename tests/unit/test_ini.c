@@ -87,10 +87,38 @@ static void test_continuation(void **st)
 {
     (void)st;
     ok("[a]\nK = one\n  two\n\tthree\nL = x\n", "1:[a]\n2:a|K=one\ntwo\nthree\n5:a|L=x\n");
-    /* a comment inside does not end the value; a blank line does */
+    /* a comment inside does not end the value; a blank line does when no
+     * deeper indented line follows it, and belongs to it when one does
+     * (configparser's empty_lines_in_values) */
     ok("[a]\nK = one\n# c\n  two\n\nL = x\n", "1:[a]\n2:a|K=one\ntwo\n6:a|L=x\n");
+    ok("[a]\nDSN = host=db user=rdm\n\n   password=x\nL = y\n\n",
+       "1:[a]\n2:a|DSN=host=db user=rdm\n\npassword=x\n5:a|L=y\n");
     /* keys at the same indentation are separate keys, indented or not */
     ok("[a]\n  K = 1\n  L = 2\n", "1:[a]\n2:a|K=1\n3:a|L=2\n");
+}
+
+/* configparser's BasicInterpolation: %% and %(name)s, from the section or
+ * [DEFAULT], case-insensitive, nested; a lone % or an unknown name is an
+ * error naming line, section and key (never the value) */
+static void test_interpolation(void **st)
+{
+    (void)st;
+    ok("[a]\nPASSWORD = p%%ss\nNAME = Gymnasium 100%% online\n",
+       "1:[a]\n2:a|PASSWORD=p%ss\n3:a|NAME=Gymnasium 100% online\n");
+    ok("[DEFAULT]\nhost = dm.region.ru\n[u]\nURL = https://%(HOST)s:%(port)s\nport = 8090\n",
+       "1:[DEFAULT]\n2:DEFAULT|host=dm.region.ru\n3:[u]\n4:u|URL=https://dm.region.ru:8090\n"
+       "5:u|port=8090\n");
+    ok("[a]\nX = %(y)s!\nY = %(z)s%%\nZ = 1\n", "1:[a]\n2:a|X=1%!\n3:a|Y=1%\n4:a|Z=1\n");
+    bad("[c]\nPASSWORD = 50%off\n", "line 2: [c] PASSWORD: a '%' must be followed by");
+    bad("[c]\nURL = %(nohost)s/x\n",
+        "line 2: [c] URL: %(nohost)s names no key of [c] or [DEFAULT]");
+    bad("[c]\nA = %(b)s\nB = %(a)s\n", "nest more than 10 deep");
+    {
+        sink s;
+        rdm_err err;
+        assert_int_equal(parse("[c]\nPASSWORD = S3cret%x\n", &s, &err), RDM_ERR_PARSE);
+        assert_null(strstr(err.msg, "S3cret"));
+    }
 }
 
 static void test_sections(void **st)
@@ -104,7 +132,15 @@ static void test_errors(void **st)
 {
     (void)st;
     bad("K = v\n", "line 1: key outside any section");
-    bad("[a]\njust words\n", "line 2: expected 'KEY = value'");
+    bad("[a]\njust words\n", "line 2 in [a]: expected 'KEY = value'");
+    {
+        /* the line is not echoed: it may be a password with its '=' lost */
+        sink s;
+        rdm_err err;
+        assert_int_equal(parse("[c]\nPASSWORD  S3cretPw\n", &s, &err), RDM_ERR_PARSE);
+        assert_null(strstr(err.msg, "S3cretPw"));
+    }
+    bad("[a]\nK = \xd8\xea\xee\xeb\xe0\n", "line 2: not UTF-8 text");
     bad("[a\nK=v\n", "line 1: section header without ']'");
     bad("[]\n", "line 1: empty section name");
     bad("[a]\n = v\n", "line 2: empty key");
@@ -139,8 +175,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_delimiters),       cmocka_unit_test(test_comments_and_empty),
         cmocka_unit_test(test_line_endings_bom), cmocka_unit_test(test_continuation),
-        cmocka_unit_test(test_sections),         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_callback_stops),
+        cmocka_unit_test(test_sections),         cmocka_unit_test(test_interpolation),
+        cmocka_unit_test(test_errors),           cmocka_unit_test(test_callback_stops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
