@@ -20,7 +20,7 @@ typedef struct up {
     dm_client *dm;
     dm_opts o;
     time_t now;
-    long long flight; /* bytes in flight, as in_flight() counts them; -1: ask the store */
+    long long flight;         /* bytes in flight, as in_flight() counts them; -1: ask the store */
     long long chk_lo, chk_hi; /* the sub-stages whole_sub() found whole last */
 } up;
 
@@ -665,6 +665,16 @@ static int whole_sub(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *er
     long long lost = 0, lo = k->sub, hi = k->sub;
     if (k->sub >= u->chk_lo && k->sub <= u->chk_hi)
         return 0; /* checked with the first of its window */
+    /* the common case, one file alone in its window (a first export):
+     * nothing to check but the file itself, as it is sent */
+    if (!query_i(u,
+                 "SELECT (SELECT count(*) FROM attachment WHERE substage_id = k.id AND size > 0) "
+                 "> 1 OR EXISTS (SELECT 1 FROM export_substage t WHERE t.id IN (k.id - 1, k.id + "
+                 "1) AND k.model IS NOT NULL AND t.entity = k.entity AND t.model = k.model AND "
+                 "t.lo_chg = k.lo_chg AND t.lo_rid = k.lo_rid AND t.hi_chg = k.hi_chg AND t.hi_rid "
+                 "= k.hi_rid) FROM export_substage k WHERE k.id = ?1",
+                 k->sub, 0))
+        return 0;
     if (query_i(u,
                 WINDOW_OF "SELECT count(*) FROM upload_log l JOIN export_substage t ON t.id = "
                           "l.substage_id WHERE l.substage_id IN (SELECT id FROM w) AND l.round = "
