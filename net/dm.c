@@ -192,10 +192,12 @@ rdm_rc dm_new(const dm_opts *o, dm_journal_fn journal, void *ud, dm_client **out
         return RDM_OK;
     }
     if (strncmp(o->url, "http://", 7) != 0 && strncmp(o->url, "https://", 8) != 0) {
+        char shown[1024];
+        http_mask_url(o->url, shown, sizeof shown);
         free(c);
         return rdm_fail(err, RDM_ERR_CONFIG,
                         "[uploader_client] URL = '%s': it must start with http:// or https://",
-                        o->url);
+                        shown);
     }
     snprintf(c->base, sizeof c->base, "%s", o->url);
     size_t bl = strlen(c->base);

@@ -56,6 +56,28 @@ long http_backoff_ms(long base_ms, long cap_ms, int attempt, double r)
     return (long)(ceil_ms * r);
 }
 
+void http_mask_url(const char *url, char *out, size_t n)
+{
+    const char *sch = strstr(url, "://");
+    if (sch) {
+        const char *host = sch + 3, *end = host + strcspn(host, "/?#");
+        const char *at = NULL, *colon = NULL;
+        for (const char *p = host; p < end; p++)
+            if (*p == '@')
+                at = p;
+        for (const char *p = host; at && p < at; p++)
+            if (*p == ':') {
+                colon = p;
+                break;
+            }
+        if (colon) {
+            snprintf(out, n, "%.*s:********%s", (int)(colon - url), url, at);
+            return;
+        }
+    }
+    snprintf(out, n, "%s", url);
+}
+
 long http_retry_after(const char *value, time_t now)
 {
     if (!value)
@@ -489,11 +511,13 @@ static void finish(http_client *c, http_req *r, CURLcode res)
                 sha256_hex(&h, sha);
             }
         }
+        char url[2048];
+        http_mask_url(r->url, url, sizeof url);
         http_exchange x = {
             .started_at = r->started_,
             .duration_ms = (long)(plat_mono_ms() - r->t0_),
             .method = r->method,
-            .url = r->url,
+            .url = url,
             .request_headers = r->reqhdr_,
             .body_size = r->method[0] == 'G' ? -1 : (long long)r->sent_,
             .body_sha256 = sha[0] ? sha : NULL,
@@ -521,7 +545,9 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         } else {
             wait = http_backoff_ms(c->o.backoff_ms, c->o.backoff_max_ms, r->attempts, next_rand(c));
         }
-        log_debug("http: %s %s: %s; attempt %d in %ld ms", r->method, r->url, r->error,
+        char url[2048];
+        http_mask_url(r->url, url, sizeof url);
+        log_debug("http: %s %s: %s; attempt %d in %ld ms", r->method, url, r->error,
                   r->attempts + 1, wait);
         r->next_at_ = plat_mono_ms() + wait;
         r->state_ = ST_QUEUED;

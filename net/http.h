@@ -18,6 +18,7 @@
  *   http_perform()            run a set of requests to their end
  *   http_backoff_ms()         the retry delay (pure, full jitter)
  *   http_retry_after()        parse a Retry-After value (pure)
+ *   http_mask_url()           a URL with its password masked (pure)
  */
 #ifndef RDM_HTTP_H
 #define RDM_HTTP_H
@@ -150,5 +151,10 @@ long http_backoff_ms(long base_ms, long cap_ms, int attempt, double r);
 /* Seconds asked by a Retry-After value: delta-seconds or an HTTP date
  * (relative to now); -1 when it cannot be read. */
 long http_retry_after(const char *value, time_t now);
+
+/* Copies url into out (n bytes), the password of its user part
+ * (scheme://user:password@host/...) replaced by ********: what the
+ * journal and the log keep of a URL. */
+void http_mask_url(const char *url, char *out, size_t n);
 
 #endif

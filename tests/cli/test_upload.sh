@@ -86,6 +86,18 @@ out=$(ag "$D" journal --since 1h --limit 0) && [ "$(echo "$out" | wc -l)" = "$((
 ag "$D" journal --since yesterday >/dev/null 2>&1; [ $? = 2 ] && ok || bad "journal --since garbage is not a usage error"
 emu_stop
 
+# ---- a URL with a user and password: sent (curl makes it Basic
+# authentication), never kept: the journal and the log show it masked
+emu --step-ms 0
+D=$T/cred; URL=http://rdm:S3crPw@127.0.0.1:$PORT setup "$D" 'MAX_CONNECTIONS = 1'
+out=$(ag "$D" -v upload 2>"$T/cred.err") && ok || bad "URL with a password: $out $(tail -3 "$T/cred.err")"
+[ "$(q "$D" "SELECT count(*) FROM journal WHERE url LIKE '%S3crPw%' OR request_headers LIKE '%S3crPw%'")" = 0 ] &&
+    [ "$(q "$D" "SELECT count(*) FROM journal WHERE url LIKE 'http://rdm:********@127.0.0.1:%'")" -ge 1 ] && ok ||
+    bad "the URL's password reached the journal: $(q "$D" "SELECT url FROM journal LIMIT 1")"
+! grep -q S3crPw "$T/cred.err" && ok || bad "the URL's password reached the log"
+out=$(ag "$D" journal --limit 0 2>&1) && ! echo "$out" | grep -q S3crPw && ok || bad "journal command shows the password"
+emu_stop
+
 # ---- 5xx then success; a dropped connection; 429 with Retry-After
 emu --step-ms 0 --fail-first 2 --fail-code 503
 D=$T/5xx; setup "$D" 'MAX_CONNECTIONS = 1'

@@ -66,6 +66,23 @@ static void emulated(void **state)
     assert_int_equal(dm_emulated_code("successful", &c), -1);
 }
 
+/* What the journal and the log keep of a URL: never its password. */
+static void masked_urls(void **state)
+{
+    (void)state;
+    char b[256];
+    http_mask_url("https://user:S3cr@t@dm.example.ru:8443/v2/x?a=b", b, sizeof b);
+    assert_string_equal(b, "https://user:********@dm.example.ru:8443/v2/x?a=b");
+    http_mask_url("https://dm.example.ru/v2/x?mail=a@b", b, sizeof b);
+    assert_string_equal(b, "https://dm.example.ru/v2/x?mail=a@b");
+    http_mask_url("http://user@dm.example.ru/", b, sizeof b);
+    assert_string_equal(b, "http://user@dm.example.ru/");
+    http_mask_url("http://127.0.0.1:8090/v2", b, sizeof b);
+    assert_string_equal(b, "http://127.0.0.1:8090/v2");
+    http_mask_url("not a url", b, sizeof b);
+    assert_string_equal(b, "not a url");
+}
+
 static void urls(void **state)
 {
     (void)state;
@@ -112,7 +129,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(backoff),  cmocka_unit_test(retry_after), cmocka_unit_test(file_status),
-        cmocka_unit_test(emulated), cmocka_unit_test(urls),
+        cmocka_unit_test(emulated), cmocka_unit_test(urls),        cmocka_unit_test(masked_urls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
