@@ -443,7 +443,7 @@ static rdm_rc apply_defaults(load_state *ls, rdm_err *err)
             ini_entry e = {ls->defaults[d].line, raw, ls->defaults[d].key, ls->defaults[d].value};
             ls->section = sec;
             ls->in_default = 0;
-            snprintf(ls->raw_section, sizeof ls->raw_section, "DEFAULT] for [%s", raw);
+            snprintf(ls->raw_section, sizeof ls->raw_section, "DEFAULT] for [%.48s", raw);
             rc = on_entry(ls, &e, err);
         }
     return rc;
