@@ -1,6 +1,7 @@
 /* ini.c - see ini.h. */
 #include "ini.h"
 #include "../base/buf.h"
+#include "../base/text.h"
 #include "efft.h"
 
 #include <stdlib.h>
@@ -171,17 +172,6 @@ static rdm_rc parse_line(ini_state *st, int lineno, const char *line, size_t n, 
     return RDM_OK;
 }
 
-static int key_eq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char x = *a >= 'A' && *a <= 'Z' ? (char)(*a + 32) : *a;
-        char y = *b >= 'A' && *b <= 'Z' ? (char)(*b + 32) : *b;
-        if (x != y)
-            return 0;
-    }
-    return *a == *b;
-}
-
 /* The value of key in section, else in [DEFAULT] (the last one written). */
 static const ini_item *lookup(const ini_state *st, const char *section, const char *key, size_t n)
 {
@@ -194,7 +184,7 @@ static const ini_item *lookup(const ini_state *st, const char *section, const ch
         const char *sec = pass ? "DEFAULT" : section;
         for (int i = st->n - 1; i >= 0; i--)
             if (st->items[i].key && strcmp(st->items[i].section, sec) == 0 &&
-                key_eq(st->items[i].key, k))
+                text_ieq(st->items[i].key, k))
                 return &st->items[i];
     }
     return NULL;
