@@ -997,29 +997,28 @@ static rdm_rc sweep_one(void *ud, const char *name, rdm_err *err)
     char *end, path[4096];
     long long id = strtoll(name, &end, 10), phase = -1;
     sqlite3_stmt *s = NULL;
-    if (end == name || (strcmp(end, ".rows") != 0 && strcmp(end, ".rows.tmp") != 0))
+    if (end == name || (strcmp(end, ".rows") != 0 && strcmp(end, ".rows.tmp") != 0) ||
+        plat_join(x->dir, name, path, sizeof path))
         return RDM_OK;
-    /* a source above the last committed one may be an import under way;
-     * one untouched for an hour was left by an import that failed or was
-     * killed after its file landed (a bundle refused for a later file) */
     if (id > x->max) {
-        if (plat_join(x->dir, name, path, sizeof path))
-            return RDM_OK;
+        /* a source above the last committed one may be an import under
+         * way; one untouched for an hour was left by an import that
+         * failed or was killed after its file landed (a bundle refused
+         * for a later file) */
         long long m = plat_mtime(path);
-        if (m < 0 || (long long)time(NULL) - m < 3600 || plat_remove(path, err))
+        if (m < 0 || (long long)time(NULL) - m < 3600)
             return RDM_OK;
-        x->removed++;
-        return RDM_OK;
+    } else {
+        if (store_prepare(x->st, "SELECT phase FROM import_source WHERE id = ?1", &s, err))
+            return RDM_ERR_STORE;
+        sqlite3_bind_int64(s, 1, id);
+        if (sqlite3_step(s) == SQLITE_ROW)
+            phase = sqlite3_column_int64(s, 0);
+        sqlite3_finalize(s);
+        if (phase >= 0 && phase < PH_DONE && strcmp(end, ".rows") == 0)
+            return RDM_OK;
     }
-    if (store_prepare(x->st, "SELECT phase FROM import_source WHERE id = ?1", &s, err))
-        return RDM_ERR_STORE;
-    sqlite3_bind_int64(s, 1, id);
-    if (sqlite3_step(s) == SQLITE_ROW)
-        phase = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    if (phase >= 0 && phase < PH_DONE && strcmp(end, ".rows") == 0)
-        return RDM_OK;
-    if (plat_join(x->dir, name, path, sizeof path) || plat_remove(path, err))
+    if (plat_remove(path, err))
         return RDM_OK;
     x->removed++;
     return RDM_OK;
