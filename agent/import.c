@@ -35,6 +35,15 @@ static int ru_date(const char *s, size_t n, char *out)
     return efft_is_date(out, 10);
 }
 
+/* Narrows s (n bytes) to leave out the spaces and tabs around it. */
+static void trim_blanks(const char **s, size_t *n)
+{
+    while (*n && (**s == ' ' || **s == '\t'))
+        (*s)++, (*n)--;
+    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
+        (*n)--;
+}
+
 rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma, rdm_buf *out,
                         int *is_null, char *why, size_t whylen)
 {
@@ -44,10 +53,8 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
     *is_null = 0;
     /* spaces around a typed value are no part of it (a text keeps them,
      * as the product wrote it) */
-    while (v && t != PROF_TEXT && n && (*v == ' ' || *v == '\t'))
-        v++, n--;
-    while (v && t != PROF_TEXT && n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
+    if (v && t != PROF_TEXT)
+        trim_blanks(&v, &n);
     if (!v || (t != PROF_TEXT && n == 0)) {
         *is_null = 1;
         return RDM_OK;
@@ -197,10 +204,7 @@ rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_er
         /* a header's name without the spaces around it */
         const char *h = vals[j] ? vals[j] : "";
         size_t hl = strlen(h);
-        while (*h == ' ' || *h == '\t')
-            h++, hl--;
-        while (hl && (h[hl - 1] == ' ' || h[hl - 1] == '\t'))
-            hl--;
+        trim_blanks(&h, &hl);
         c->map[j] = -1;
         for (int i = 0; i < m->ncols; i++)
             if (strlen(m->cols[i].csv_header) == hl && strncmp(m->cols[i].csv_header, h, hl) == 0) {
