@@ -18,8 +18,12 @@ typedef struct cand {
 } cand;
 
 struct keyset {
-    uint64_t *bits;
+    uint64_t *bits; /* NULL until the first key that is not in order */
     uint64_t nbits; /* a power of two */
+    int ordered;    /* every key so far came after the one before */
+    char *last;     /* while ordered: the last key */
+    size_t lastn, lastcap;
+    long long unseen; /* the keys of the ordered run, not in the filter */
     cand *c;
     size_t cap, used; /* open addressing, cap a power of two */
     long long repeated;
@@ -51,9 +55,9 @@ keyset *keyset_new(unsigned long long expect)
     while (k->nbits < want && k->nbits < MAX_BITS)
         k->nbits <<= 1;
     k->cap = 1024;
-    k->bits = calloc((size_t)(k->nbits / 64), sizeof *k->bits);
+    k->ordered = 1;
     k->c = calloc(k->cap, sizeof *k->c);
-    if (!k->bits || !k->c) {
+    if (!k->c) {
         keyset_free(k);
         return NULL;
     }
@@ -68,6 +72,7 @@ void keyset_free(keyset *k)
         free(k->c[i].key);
     free(k->c);
     free(k->bits);
+    free(k->last);
     free(k);
 }
 
@@ -95,8 +100,21 @@ static rdm_rc grow(keyset *k)
     return RDM_OK;
 }
 
-rdm_rc keyset_see(keyset *k, const char *key, size_t n)
+/* 1 when key comes after the last one: longer, or as long and greater
+ * byte by byte. (For integer keys, written without leading zeros, that is
+ * their numeric order.) */
+static int after_last(const keyset *k, const char *key, size_t n)
 {
+    if (n != k->lastn)
+        return n > k->lastn;
+    return memcmp(key, k->last, n) > 0;
+}
+
+/* Puts key in the filter; a key it may hold already becomes a candidate. */
+static rdm_rc filter_add(keyset *k, const char *key, size_t n)
+{
+    if (!k->bits && !(k->bits = calloc((size_t)(k->nbits / 64), sizeof *k->bits)))
+        return RDM_ERR_NOMEM;
     /* a blocked filter: the key's bits all lie in one 512-bit block (one
      * cache line), chosen by a second mix of the hash; its 63 low bits
      * give 7 positions of 9 bits */
@@ -125,6 +143,43 @@ rdm_rc keyset_see(keyset *k, const char *key, size_t n)
     c->h = h;
     k->used++;
     return RDM_OK;
+}
+
+rdm_rc keyset_see(keyset *k, const char *key, size_t n)
+{
+    /* Keys in order cannot repeat: a dump sorted by its key (the usual
+     * case) costs a comparison a key, not a random access to the filter. */
+    if (k->ordered) {
+        if (!k->unseen || after_last(k, key, n)) {
+            if (n > k->lastcap) {
+                char *p = realloc(k->last, n);
+                if (!p)
+                    return RDM_ERR_NOMEM;
+                k->last = p;
+                k->lastcap = n;
+            }
+            if (n)
+                memcpy(k->last, key, n);
+            k->lastn = n;
+            k->unseen++;
+            return RDM_OK;
+        }
+        k->ordered = 0;
+    }
+    return filter_add(k, key, n);
+}
+
+long long keyset_unseen(const keyset *k)
+{
+    return k->ordered ? 0 : k->unseen;
+}
+
+rdm_rc keyset_refill(keyset *k, const char *key, size_t n)
+{
+    rdm_rc rc = filter_add(k, key, n);
+    if (!rc && k->unseen)
+        k->unseen--;
+    return rc;
 }
 
 long long keyset_candidates(const keyset *k)

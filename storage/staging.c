@@ -221,25 +221,33 @@ rdm_rc stg_land(stg_lander *l, const char *key, size_t klen, long line, int op, 
 }
 
 /* The passes of keyset over the land file at path, from pass `from` (1:
- * see every key, then 2: count the candidates; 2 alone when the keys were
- * seen as they were written), reading into row: each row whose key came
- * before adds to *repeats and goes to fn (when not NULL). */
+ * see every key; 2: refill the filter with the run of keys in order that
+ * pass 1 left out of it, when the order broke; 3: count the candidates;
+ * from 2 when the keys were seen as they were written), reading into row:
+ * each row whose key came before adds to *repeats and goes to fn (when
+ * not NULL). */
 static rdm_rc repeat_passes(const char *path, int ncols, keyset *ks, int from, land_row *row,
                             stg_repeat_fn fn, void *ud, long long *repeats, rdm_err *err)
 {
     rdm_rc rc = RDM_OK;
-    for (int pass = from; pass <= 2 && !rc; pass++) {
+    for (int pass = from; pass <= 3 && !rc; pass++) {
         land_reader *r = NULL;
-        long long off = 0;
+        long long off = 0, left = keyset_unseen(ks);
+        if (pass == 2 && !left)
+            continue;
+        if (pass == 3 && !keyset_candidates(ks))
+            break;
         if ((rc = land_reader_open(path, ncols, &r, err)))
             return rc;
         while (!(rc = land_next(r, row, &off, err))) {
             long again, first;
-            if (pass == 1) {
-                if (keyset_see(ks, row->key, row->klen)) {
+            if (pass < 3) {
+                if ((pass == 1 ? keyset_see : keyset_refill)(ks, row->key, row->klen)) {
                     rc = rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
                     break;
                 }
+                if (pass == 2 && --left == 0)
+                    break;
                 continue;
             }
             keyset_count(ks, row->key, row->klen, row->line, off, &again, &first);
@@ -263,7 +271,7 @@ rdm_rc stg_lander_repeats(stg_lander *l, stg_repeat_fn fn, void *ud, long long *
     char tmp[4200];
     rdm_rc rc;
     *repeats = 0;
-    if (!keyset_candidates(l->ks))
+    if (!keyset_candidates(l->ks) && !keyset_unseen(l->ks))
         return RDM_OK;
     /* the second pass reads back what was written */
     snprintf(tmp, sizeof tmp, "%s.tmp", l->path);

@@ -149,8 +149,19 @@ static void test_keyset(void **state)
                 }
             }
         }
-        if (pass == 1) /* the true repeats and a few others */
+        if (pass == 1) {
+            /* keys 0..N-1 came in order and skipped the filter: before
+             * the refill only the second round of repeats is found */
+            assert_int_equal(keyset_unseen(k), N);
             assert_in_range(keyset_candidates(k), N / 1000, N / 1000 + N / 50);
+            for (int i = 0; i < N; i++) {
+                const char *s = KEY(i);
+                assert_int_equal(keyset_refill(k, s, strlen(s)), RDM_OK);
+            }
+            assert_int_equal(keyset_unseen(k), 0);
+            /* the true repeats and a few others */
+            assert_in_range(keyset_candidates(k), 2 * (N / 1000), 2 * (N / 1000) + N / 50);
+        }
     }
     assert_int_equal(keyset_repeated(k), N / 1000);
     /* key 5000: first at offset 5000, last at N + N/1000 + 5 */
@@ -164,6 +175,53 @@ static void test_keyset(void **state)
     assert_int_equal(keyset_repeat(k, s, strlen(s), 5001, 1), 0);
     keyset_free(k);
 }
+
+/* Keys in order (numeric, as text; then longer text keys) need no filter
+ * and no second pass; a key equal to the last breaks the order. */
+static void test_keyset_ordered(void **state)
+{
+    (void)state;
+    keyset *k = keyset_new(0);
+    char key[32];
+    assert_non_null(k);
+    for (int i = 1; i <= 100000; i++) {
+        const char *s = KEY(i);
+        assert_int_equal(keyset_see(k, s, strlen(s)), RDM_OK);
+    }
+    assert_int_equal(keyset_see(k, "zz-longer-than-a-number", 23), RDM_OK);
+    assert_int_equal(keyset_unseen(k), 0);
+    assert_int_equal(keyset_candidates(k), 0);
+    /* the same key again is out of order: the run of 100001 keys is to be
+     * refilled, and then the repeat is a candidate */
+    assert_int_equal(keyset_see(k, "zz-longer-than-a-number", 23), RDM_OK);
+    assert_int_equal(keyset_unseen(k), 100001);
+    assert_int_equal(keyset_candidates(k), 0);
+    for (int i = 1; i <= 100000; i++) {
+        const char *s = KEY(i);
+        assert_int_equal(keyset_refill(k, s, strlen(s)), RDM_OK);
+    }
+    assert_int_equal(keyset_refill(k, "zz-longer-than-a-number", 23), RDM_OK);
+    assert_int_equal(keyset_unseen(k), 0);
+    assert_in_range(keyset_candidates(k), 1, 100);
+    /* "9" after "10" is out of order too (shorter), found the same way */
+    keyset *k2 = keyset_new(0);
+    assert_int_equal(keyset_see(k2, "10", 2), RDM_OK);
+    assert_int_equal(keyset_see(k2, "9", 1), RDM_OK);
+    assert_int_equal(keyset_see(k2, "10", 2), RDM_OK);
+    assert_int_equal(keyset_unseen(k2), 1);
+    assert_int_equal(keyset_refill(k2, "10", 2), RDM_OK);
+    assert_true(keyset_candidates(k2) >= 1);
+    long again, first;
+    keyset_count(k2, "10", 2, 2, 0, &again, &first);
+    keyset_count(k2, "9", 1, 3, 1, &again, &first);
+    assert_int_equal(again, 0);
+    keyset_count(k2, "10", 2, 4, 2, &again, &first);
+    assert_int_equal(again, 2);
+    assert_int_equal(first, 2);
+    keyset_free(k2);
+    keyset_free(k);
+}
+#undef KEY
 
 static void test_sha256_bg(void **state)
 {
@@ -200,9 +258,8 @@ static void test_sha256_bg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_roundtrip),
-        cmocka_unit_test(test_decode_rejects),
-        cmocka_unit_test(test_keyset),
+        cmocka_unit_test(test_roundtrip), cmocka_unit_test(test_decode_rejects),
+        cmocka_unit_test(test_keyset),    cmocka_unit_test(test_keyset_ordered),
         cmocka_unit_test(test_sha256_bg),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
