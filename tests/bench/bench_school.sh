@@ -5,7 +5,10 @@
 # in the same run on the same files:
 #   import + collect of the bundle   vs  sqlite3 .import of its files into
 #                                        bare tables, and the Python peer
-#                                        (peer_import.py, an upsert per file)
+#                                        (peer_import.py, an upsert per file);
+#                                        and the floor under it: SQLite alone
+#                                        storing the rows in the staged
+#                                        tables (bench_sqlite_floor --store)
 #   export of the six entities       vs  sqlite3 -csv of the same entities'
 #                                        selects over the staged rows
 #   upload of the exported files     vs  curl --data-binary of the same
@@ -58,6 +61,20 @@ enc_of() { [ "$1" = person.csv ] && echo cp1251 || echo utf-8; }
 } >import.sql
 secs sqlite sh -c 'printf ".mode csv\n" | cat - import.sql | sqlite3 bare.db'
 read -r t_sql _ <sqlite.time
+# the floor: SQLite alone storing the same rows in the store's staged
+# tables, split before the clock starts, a commit every 500 rows
+# (tests/bench/bench_sqlite_floor.c)
+floor_args=$(python3 - "$PROF" <<'PY'
+import json, sys
+for m in json.load(open(sys.argv[1]))["models"]:
+    c = m.get("csv")
+    if c:
+        print(m["name"], "bundle/" + c["file"], c.get("delimiter", ";"))
+PY
+)
+# shellcheck disable=SC2086 # model, file, separator triples
+"$B/tests/bench_sqlite_floor" --store data/rdm-agent.db "$W" $floor_args >floor.out
+t_floor=$(cut -d' ' -f1 floor.out)
 peer() {
     for f in bundle/*.csv; do
         b=$(basename "$f")
@@ -108,11 +125,12 @@ secs curl curl -K curl.conf
 read -r t_curl _ <curl.time
 [ "$(grep -c '^200$' curl.out)" = "$nf" ] || { echo "curl: not every answer was 200: $(sort curl.out | uniq -c)"; exit 1; }
 
-awk -v rows="$rows" -v recs="$records" -v ti="$t_imp" -v tc="$t_col" -v ts="$t_sql" -v tp="$t_py" -v te="$t_exp" -v td="$t_dump" \
+awk -v rows="$rows" -v recs="$records" -v ti="$t_imp" -v tc="$t_col" -v ts="$t_sql" -v tp="$t_py" -v te="$t_exp" -v td="$t_dump" -v tf="$t_floor" \
     -v eb="$exp_bytes" -v nf="$nf" -v tu="$t_up" -v tcu="$t_curl" \
     -v r1="$r_imp" -v r2="$r_col" -v r3="$r_exp" -v r4="$r_up" 'BEGIN {
     ic = ti + tc
     printf "import + collect: %.2f s + %.2f s = %.2f s, %.0f rows/s; sqlite3 .import %.2f s (ratio %.2f, goal >= 1.0); Python peer %.2f s (%.2fx, goal >= 2.5)\n", ti, tc, ic, rows / ic, ts, ts / ic, tp, tp / ic
+    printf "floor: SQLite alone storing the rows as collect must (staged tables, pre-split rows, a commit every 500) %.2f s; .import %.2f s; 2.5x the Python peer allows %.2f s for import + collect\n", tf, ts, tp / 2.5
     printf "export: %d records in %.2f s, %.0f records/s, %.1f MB; sqlite3 -csv of the entities %.2f s (ratio %.2f, goal >= 0.8)\n", recs, te, recs / te, eb / 1e6, td, td / te
     printf "upload: %d files, %.1f MB in %.2f s, %.1f MB/s; curl %.2f s, %.1f MB/s (ratio %.2f, goal >= 0.9)\n", nf, eb / 1e6, tu, eb / 1e6 / tu, tcu, eb / 1e6 / tcu, tcu / tu
     m = r1; if (r2 > m) m = r2; if (r3 > m) m = r3; if (r4 > m) m = r4
