@@ -5,8 +5,9 @@
 # a snapshot model (the rows one at a time in libpq's single-row mode,
 # change detection, sub-stages, durable commits), a second collect of the
 # unchanged table, and `psql \copy (the same query) TO` a file (the ceiling
-# for extraction). Prints rows/s, the ratio (issue 9's goal: >= 0.8) and
-# peak RSS. Not a test.
+# for extraction); then the floor: SQLite alone storing the same rows in the
+# store's staged table (tests/bench/bench_sqlite_floor.c). Prints rows/s,
+# the ratio (issue 9's goal: >= 0.8) and peak RSS. Not a test.
 # Needs postgresql-15, GNU time.
 set -euo pipefail
 ROWS=${1:-1000000}
@@ -52,10 +53,15 @@ read -r t_copy _ < <(secs psql -qX -c "\\copy (SELECT $cols FROM address) TO '$W
 read -r t_col rss1 < <(secs "$AGENT" --config rdm-agent.ini collect)
 read -r t_col2 rss2 < <(secs "$AGENT" --config rdm-agent.ini collect)
 grep -q "0 changes" "$W/out" || { echo "second collect: $(cat "$W/out")"; exit 1; }
-awk -v rows="$ROWS" -v tc="$t_copy" -v t1="$t_col" -v t2="$t_col2" -v r1="$rss1" -v r2="$rss2" 'BEGIN {
+# the floor: SQLite alone storing the same rows in the store's staged table
+# (tests/bench/bench_sqlite_floor.c; the rows from a second, untimed \copy)
+psql -qX -c "\\copy (SELECT $cols FROM address) TO '$W/floor.csv' (FORMAT csv, HEADER, DELIMITER ';')"
+read -r t_floor _ < <("$(dirname "$AGENT")/tests/bench_sqlite_floor" --store data/rdm-agent.db "$W" address floor.csv ';')
+awk -v rows="$ROWS" -v tc="$t_copy" -v tf="$t_floor" -v t1="$t_col" -v t2="$t_col2" -v r1="$rss1" -v r2="$rss2" 'BEGIN {
     printf "rows %d\n", rows
     printf "psql \\copy (ceiling): %.2f s, %.0f rows/s\n", tc, rows / tc
     printf "rdm-agent collect: %.2f s, %.0f rows/s; ratio to \\copy %.2f (goal >= 0.8)\n", t1, rows / t1, tc / t1
     printf "rdm-agent collect of the unchanged table: %.2f s (%.2f of the first)\n", t2, t2 / t1
+    printf "floor: SQLite alone storing the rows in the staged table (pre-split, a commit every 500): %.2f s; 0.8 of \\copy allows %.2f s for all of collect\n", tf, tc / 0.8
     printf "peak RSS %.1f MiB\n", (r1 > r2 ? r1 : r2) / 1024
 }'
