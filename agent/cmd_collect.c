@@ -35,6 +35,14 @@ rdm_rc cmd_import(cli_ctx *ctx, rdm_err *err)
         return rdm_fail(err, RDM_ERR_USAGE,
                         "usage: rdm-agent import PATH... [--skip-bad-rows] [--partial] | "
                         "import --inbox");
+    /* the inbox takes each entry as it is: a bundle's manifest says which
+     * dumps are partial; a dump taken as full by mistake would delete */
+    if (inbox && (o.partial || o.skip_bad_rows))
+        return rdm_fail(err, RDM_ERR_USAGE,
+                        "import --inbox takes no --partial or --skip-bad-rows: the inbox imports "
+                        "each entry as it is (a bundle's manifest.json marks its partial dumps: "
+                        "\"partial\": true). To import one dump with these options, give its "
+                        "path: rdm-agent import PATH --partial");
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_load_profile(ctx, NULL, &p, err)) ||
         (rc = cli_open_store(ctx, &st, NULL, err)) || (rc = plat_signals_init(err)))
         goto out;

@@ -81,5 +81,17 @@ A collect >/dev/null || bad "collect of two dumps"
 got=$(sqlite3 "$T/data/rdm-agent.db" "SELECT group_concat(id || ':' || name, ' ') FROM (SELECT id, name FROM \"rdm:stg:person\" WHERE \"rdm:op\" <> 3 ORDER BY id)")
 [ "$got" = "7:new 8:H" ] && ok || bad "two dumps applied out of order: $got (folder order: $(ls -U "$I" | tr '\n' ' '))"
 
+# --partial or --skip-bad-rows with --inbox is refused (exit 2, nothing
+# imported): the inbox took a dump given as partial as a full one, and
+# collect deleted every key missing from it
+mkdir -p "$I/changes" && printf 'id;name;born;active;score;seen;Примечание\n9;I;;;;;\n' >"$I/changes/person.csv"
+touch -d '-2 minutes' "$I/changes/person.csv" "$I/changes"
+for opt in --partial --skip-bad-rows; do
+    A import --inbox $opt >"$T/out" 2>"$T/err"
+    rc=$?
+    [ $rc = 2 ] && grep -q "takes no --partial or --skip-bad-rows" "$T/err" && ok || bad "import --inbox $opt: rc $rc, $(cat "$T/out" "$T/err")"
+done
+have "$I/changes/person.csv"
+
 echo "inbox: $pass passed, $fail failed"
 [ "$fail" = 0 ]
