@@ -7,10 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char MAGIC[8] = {'R', 'D', 'M', 'L', 'A', 'N', 'D', '1'};
+/* version 2 ends with an end record; version 1 (before 2026-12-07) ends
+ * with the file, and is still read */
+static const char MAGIC[8] = {'R', 'D', 'M', 'L', 'A', 'N', 'D', '2'};
+static const char MAGIC1[8] = {'R', 'D', 'M', 'L', 'A', 'N', 'D', '1'};
 #define HEADER    12
 #define NULL_LEN  0xFFFFFFFFu
-#define MAX_PAYLD (1u << 30) /* a row is far below; more means damage */
+#define END_MARK  0xFFFFFFFEu /* in place of a record length: the end record */
+#define END_SIZE  12          /* the mark, then u64 the number of records */
+#define MAX_PAYLD (1u << 30)  /* a row is far below; more means damage */
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -92,6 +97,7 @@ struct land_writer {
     plat_wfile *f;
     char *dir;
     int ncols;
+    long long rows;
     rdm_buf rec;
 };
 
@@ -134,6 +140,7 @@ rdm_rc land_put(land_writer *w, long line, int op, int64_t hash, const char *key
         return rdm_fail(err, rc, "out of memory");
     if (off)
         *off = (long long)plat_wsize(w->f);
+    w->rows++;
     return plat_write(w->f, w->rec.p, w->rec.len, err);
 }
 
@@ -151,7 +158,18 @@ static void writer_free(land_writer *w)
 
 rdm_rc land_writer_commit(land_writer *w, rdm_err *err)
 {
-    rdm_rc rc = plat_wcommit(w->f, err);
+    /* the end record: a file cut anywhere, even between two records, is
+     * known as damaged when it is read */
+    unsigned char e[END_SIZE];
+    put32(e, END_MARK);
+    put32(e + 4, (uint32_t)w->rows);
+    put32(e + 8, (uint32_t)((unsigned long long)w->rows >> 32));
+    rdm_rc rc = plat_write(w->f, e, sizeof e, err);
+    if (rc) {
+        land_writer_abort(w);
+        return rc;
+    }
+    rc = plat_wcommit(w->f, err);
     if (!rc)
         rc = plat_fsync_dir(w->dir, err);
     writer_free(w);
@@ -175,19 +193,23 @@ struct land_reader {
     char *vbuf; /* f's buffer: glibc sizes its own by the block (4 KiB) */
     char *path;
     int ncols;
-    long long off;
+    int v1;       /* a version 1 file: no end record */
+    int open_end; /* the file is still being written: no end record yet */
+    int ended;    /* the end record was read */
+    long long off, rows;
     unsigned char *p;
     size_t cap;
 };
 
+/* RDM_ERR_PARSE: the file's bytes are not what was written (an I/O error
+ * is RDM_ERR_IO). */
 static rdm_rc damaged(land_reader *r, const char *why, rdm_err *err)
 {
-    return rdm_fail(err, RDM_ERR_IO,
-                    "%s: landed rows damaged at byte %lld (%s); import the source again", r->path,
+    return rdm_fail(err, RDM_ERR_PARSE, "%s: landed rows damaged at byte %lld (%s)", r->path,
                     r->off, why);
 }
 
-rdm_rc land_reader_open(const char *path, int ncols, land_reader **out, rdm_err *err)
+rdm_rc land_reader_open(const char *path, int ncols, int open_end, land_reader **out, rdm_err *err)
 {
     land_reader *r = calloc(1, sizeof *r);
     unsigned char h[HEADER];
@@ -206,7 +228,10 @@ rdm_rc land_reader_open(const char *path, int ncols, land_reader **out, rdm_err 
     }
     if ((r->vbuf = malloc(LAND_READ_BUF)))
         setvbuf(r->f, r->vbuf, _IOFBF, LAND_READ_BUF);
-    if (fread(h, 1, sizeof h, r->f) != sizeof h || memcmp(h, MAGIC, sizeof MAGIC) != 0 ||
+    r->open_end = open_end;
+    int got = fread(h, 1, sizeof h, r->f) == sizeof h;
+    r->v1 = got && memcmp(h, MAGIC1, sizeof MAGIC1) == 0;
+    if (!got || (!r->v1 && memcmp(h, MAGIC, sizeof MAGIC) != 0) ||
         get32(h + 8) != (uint32_t)ncols) {
         rdm_rc rc = damaged(r, "not a land file of this model", err);
         land_reader_close(r);
@@ -219,15 +244,34 @@ rdm_rc land_reader_open(const char *path, int ncols, land_reader **out, rdm_err 
 
 rdm_rc land_next(land_reader *r, land_row *row, long long *off, rdm_err *err)
 {
-    unsigned char l[4];
+    unsigned char l[END_SIZE];
+    if (r->ended)
+        return RDM_ERR_NOT_FOUND;
     size_t got = fread(l, 1, 4, r->f);
     if (got == 0 && feof(r->f))
-        return RDM_ERR_NOT_FOUND;
+        return r->v1 || r->open_end ? RDM_ERR_NOT_FOUND
+                                    : damaged(r, "cut short: no end record", err);
     if (got != 4)
         return ferror(r->f)
                    ? rdm_fail(err, RDM_ERR_IO, "cannot read %s: %s", r->path, strerror(errno))
                    : damaged(r, "cut short", err);
     uint32_t n = get32(l);
+    if (n == END_MARK && !r->v1) {
+        /* the end: as many records as were written, and nothing after */
+        char more;
+        if (fread(l + 4, 1, END_SIZE - 4, r->f) != END_SIZE - 4)
+            return damaged(r, "cut short in the end record", err);
+        long long rows = (long long)((uint64_t)get32(l + 4) | (uint64_t)get32(l + 8) << 32);
+        if (rows != r->rows) {
+            char why[96];
+            snprintf(why, sizeof why, "%lld records where %lld were written", r->rows, rows);
+            return damaged(r, why, err);
+        }
+        if (fread(&more, 1, 1, r->f) == 1)
+            return damaged(r, "bytes after the end record", err);
+        r->ended = 1;
+        return RDM_ERR_NOT_FOUND;
+    }
     if (n > MAX_PAYLD)
         return damaged(r, "impossible record length", err);
     if (n > r->cap) {
@@ -247,6 +291,7 @@ rdm_rc land_next(land_reader *r, land_row *row, long long *off, rdm_err *err)
     if (off)
         *off = r->off;
     r->off += 4 + (long long)n;
+    r->rows++;
     return RDM_OK;
 }
 

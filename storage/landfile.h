@@ -5,11 +5,15 @@
  * normalised, so collect neither parses nor converts them again.
  *
  * Layout (integers little-endian):
- *   header  "RDMLAND1", u32 number of columns
+ *   header  "RDMLAND2", u32 number of columns
  *   record  u32 payload length, then the payload:
  *           u32 line, u8 op (0 upsert, 3 delete), u64 content hash,
  *           u32 key length, key bytes,
  *           per column u32 length (0xFFFFFFFF = NULL), value bytes
+ *   end     u32 0xFFFFFFFE, u64 the number of records; nothing after it
+ * A file cut anywhere (between two records too) lacks its end record or
+ * its count, and reads as damaged. ("RDMLAND1" files, written before the
+ * end record was, end with the file and are still read.)
  *
  * land_encode/land_decode are pure (fuzzed); the writer and reader do the
  * I/O. Interface (prefix land_): see each function.
@@ -64,13 +68,17 @@ rdm_rc land_writer_flush(land_writer *w, rdm_err *err);
 rdm_rc land_writer_commit(land_writer *w, rdm_err *err);
 void land_writer_abort(land_writer *w);
 
-/* Reads a land file from its first row. The caller owns *out and frees it
- * with land_reader_close. A missing file is RDM_ERR_NOT_FOUND. */
+/* Reads a land file from its first row. open_end: the file is still being
+ * written ("<path>.tmp" after land_writer_flush), so it ends without its
+ * end record. The caller owns *out and frees it with land_reader_close. A
+ * missing file is RDM_ERR_NOT_FOUND. */
 typedef struct land_reader land_reader;
-rdm_rc land_reader_open(const char *path, int ncols, land_reader **out, rdm_err *err);
+rdm_rc land_reader_open(const char *path, int ncols, int open_end, land_reader **out, rdm_err *err);
 /* The next row into r (valid until the next call): RDM_OK, or
  * RDM_ERR_NOT_FOUND at the end; *off gets the offset of its record. A
- * damaged file is RDM_ERR_IO naming it and the offset. */
+ * damaged file (cut short, its end record wrong or missing, a malformed
+ * record; at open: not a land file of this model) is RDM_ERR_PARSE naming
+ * it and the offset; a failed read RDM_ERR_IO. */
 rdm_rc land_next(land_reader *r, land_row *row, long long *off, rdm_err *err);
 /* The offset just past the last row read. */
 long long land_reader_offset(const land_reader *r);

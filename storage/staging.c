@@ -226,8 +226,9 @@ rdm_rc stg_land(stg_lander *l, const char *key, size_t klen, long line, int op, 
  * from 2 when the keys were seen as they were written), reading into row:
  * each row whose key came before adds to *repeats and goes to fn (when
  * not NULL). */
-static rdm_rc repeat_passes(const char *path, int ncols, keyset *ks, int from, land_row *row,
-                            stg_repeat_fn fn, void *ud, long long *repeats, rdm_err *err)
+static rdm_rc repeat_passes(const char *path, int open_end, int ncols, keyset *ks, int from,
+                            land_row *row, stg_repeat_fn fn, void *ud, long long *repeats,
+                            rdm_err *err)
 {
     rdm_rc rc = RDM_OK;
     for (int pass = from; pass <= 3 && !rc; pass++) {
@@ -237,7 +238,7 @@ static rdm_rc repeat_passes(const char *path, int ncols, keyset *ks, int from, l
             continue;
         if (pass == 3 && !keyset_candidates(ks))
             break;
-        if ((rc = land_reader_open(path, ncols, &r, err)))
+        if ((rc = land_reader_open(path, ncols, open_end, &r, err)))
             return rc;
         while (!(rc = land_next(r, row, &off, err))) {
             long again, first;
@@ -279,7 +280,8 @@ rdm_rc stg_lander_repeats(stg_lander *l, stg_repeat_fn fn, void *ud, long long *
         return rc;
     if (!(row = malloc(sizeof *row)))
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
-    rc = repeat_passes(tmp, l->m->ncols, l->ks, 2, row, l->replace ? NULL : fn, ud, repeats, err);
+    rc =
+        repeat_passes(tmp, 1, l->m->ncols, l->ks, 2, row, l->replace ? NULL : fn, ud, repeats, err);
     free(row);
     return rc;
 }
@@ -424,7 +426,7 @@ static rdm_rc open_reader(stg_collector *c, rdm_err *err)
 {
     land_reader_close(c->r);
     c->r = NULL;
-    rdm_rc rc = land_reader_open(c->path, c->m->ncols, &c->r, err);
+    rdm_rc rc = land_reader_open(c->path, c->m->ncols, 0, &c->r, err);
     if (rc == RDM_ERR_NOT_FOUND) {
         c->missing = 1;
         rc = rdm_fail(err, RDM_ERR_IO,
@@ -446,7 +448,7 @@ static rdm_rc find_repeats(stg_collector *c, rdm_err *err)
         return rdm_fail(err, RDM_ERR_NOMEM, "out of memory");
     if ((rc = open_reader(c, err))) /* says what to do when the file is missing */
         return rc;
-    return repeat_passes(c->path, c->m->ncols, c->ks, 1, c->row, NULL, NULL, &n, err);
+    return repeat_passes(c->path, 0, c->m->ncols, c->ks, 1, c->row, NULL, NULL, &n, err);
 }
 
 rdm_rc stg_collector_open(store *st, const stg_model *m, long long src, stg_collector **out,
@@ -695,11 +697,8 @@ static rdm_rc key_id(stg_collector *c, const land_row *row, long long *id, rdm_e
     *id = 0;
     if (!c->by_rowid || text_int64(row->key, row->klen, id))
         return RDM_OK;
-    return rdm_fail(err, RDM_ERR_PARSE,
-                    "source %lld line %ld: key '%.*s' of model %s is not a 64-bit integer; "
-                    "import the source again",
-                    c->src, row->line, (int)(row->klen > 60 ? 60 : row->klen), row->key,
-                    c->m->name);
+    return rdm_fail(err, RDM_ERR_PARSE, "line %ld: key '%.*s' is not a 64-bit integer", row->line,
+                    (int)(row->klen > 60 ? 60 : row->klen), row->key);
 }
 
 static void bind_cols(sqlite3_stmt *s, const land_row *row, int first)
@@ -865,6 +864,37 @@ static rdm_rc live_add(stg_collector *c, long long delta, rdm_err *err)
     return run(s) ? store_fail(c->st, err, "counting staged rows") : RDM_OK;
 }
 
+/* A source whose rows cannot be read (why: rc and err; its land file is
+ * missing, or damaged: RDM_ERR_PARSE) is ended, in the caller's
+ * transaction, with no checksum, so that the same file may be imported
+ * again and the sources after it are not held up for ever; err says so,
+ * and the caller reports it (out->lost). */
+static rdm_rc end_unread(stg_collector *c, rdm_rc rc, long long now, stg_chunk *out, rdm_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (rc == RDM_ERR_PARSE) {
+        char why[RDM_ERR_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        rdm_fail(err, RDM_ERR_IO,
+                 "source %lld (model %s): %s. It was ended there, and the sources after it "
+                 "collected: import the file again if its data is still current",
+                 c->src, c->m->name, why);
+    }
+    if (store_prepare(c->st,
+                      "UPDATE import_source SET phase = 3, last_k = NULL, sha256 = NULL, "
+                      "collected_at = ?2 WHERE id = ?1",
+                      &s, NULL))
+        return rc;
+    sqlite3_bind_int64(s, 1, c->src);
+    sqlite3_bind_int64(s, 2, now);
+    int r = sqlite3_step(s);
+    sqlite3_finalize(s);
+    if (r != SQLITE_DONE)
+        return rc;
+    out->done = out->lost = 1;
+    return RDM_OK;
+}
+
 rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long substage,
                            long long now, stg_chunk *out, rdm_err *err)
 {
@@ -890,28 +920,8 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
         return rc;
     /* the rows before the position, once per run (all of them in the
      * delete phase, to know what the snapshot holds) */
-    if (!c->primed && (rc = prime(c, phase == PH_UPSERT ? pos : LLONG_MAX, err))) {
-        if (!c->missing)
-            return rc;
-        /* nothing can be read of it again: ended (in the caller's
-         * transaction) with no checksum, so that the same file may be
-         * imported again, and the sources after it are not held up for
-         * ever; err says so, and the caller reports it */
-        sqlite3_stmt *s = NULL;
-        if (store_prepare(c->st,
-                          "UPDATE import_source SET phase = 3, last_k = NULL, sha256 = NULL, "
-                          "collected_at = ?2 WHERE id = ?1",
-                          &s, NULL))
-            return rc;
-        sqlite3_bind_int64(s, 1, c->src);
-        sqlite3_bind_int64(s, 2, now);
-        int r = sqlite3_step(s);
-        sqlite3_finalize(s);
-        if (r != SQLITE_DONE)
-            return rc;
-        out->done = out->lost = 1;
-        return RDM_OK;
-    }
+    if (!c->primed && (rc = prime(c, phase == PH_UPSERT ? pos : LLONG_MAX, err)))
+        return c->missing || rc == RDM_ERR_PARSE ? end_unread(c, rc, now, out, err) : rc;
 
     if (phase == PH_UPSERT) {
         while (out->rows < limit && !(rc = land_next(c->r, c->row, &off, err))) {
@@ -920,6 +930,15 @@ rdm_rc stg_collector_chunk(stg_collector *c, int limit, long long chg, long long
             out->rows++;
             if ((rc = apply(c, c->row, chg, substage, now, out, &live, err)))
                 break;
+        }
+        if (rc == RDM_ERR_PARSE) {
+            /* damaged past here: the rows before it stay applied (each
+             * was whole), the snapshot deletes nothing */
+            rdm_err e = *err;
+            if ((rc = live_add(c, live, err)))
+                return rc;
+            *err = e;
+            return end_unread(c, RDM_ERR_PARSE, now, out, err);
         }
         if (rc && rc != RDM_ERR_NOT_FOUND)
             return rc;

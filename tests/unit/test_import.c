@@ -14,6 +14,7 @@
 #include "base/sha256.h"
 #include "base/log.h"
 #include "base/plat.h"
+#include "storage/landfile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -543,6 +544,55 @@ static void test_land_file_lost(void **s)
     assert_int_equal(land_files(), 0);
 }
 
+/* A land file cut between two records (or anywhere) is damaged: the
+ * source is ended where it breaks, the snapshot deletes nothing (without
+ * the end record, the keys after the cut looked gone), the sources after
+ * it are collected, and the same file can be imported again. */
+static void test_land_file_damaged(void **s)
+{
+    (void)s;
+    collect_stats cs;
+    rdm_err err;
+    char land[600];
+    import_ok("person.csv", HDR "1;A;;;;;\n2;B;;;;;\n3;C;;;;;\n", 3);
+    collect(3, 0, 0);
+    import_ok("person.csv", HDR "1;A2;;;;;\n2;B;;;;;\n3;C;;;;;\n", 3);
+    import_ok("pair.csv", "a;b;v\nx;1;one\n", 1);
+    long long src =
+        q("SELECT id FROM import_source WHERE model = 'person' ORDER BY id DESC LIMIT 1");
+    snprintf(land, sizeof land, "%s/land/%lld.rows", dir, src);
+    /* keep the header and the first record only */
+    land_reader *r;
+    static land_row row;
+    assert_int_equal(land_reader_open(land, 7, 0, &r, &err), RDM_OK);
+    assert_int_equal(land_next(r, &row, NULL, &err), RDM_OK);
+    long long keep = land_reader_offset(r);
+    land_reader_close(r);
+    FILE *f = fopen(land, "rb");
+    char *b = malloc((size_t)keep);
+    assert_non_null(f);
+    assert_int_equal(fread(b, 1, (size_t)keep, f), (size_t)keep);
+    fclose(f);
+    assert_non_null(f = fopen(land, "wb"));
+    assert_int_equal(fwrite(b, 1, (size_t)keep, f), (size_t)keep);
+    fclose(f);
+    free(b);
+
+    assert_int_equal(collect_run(st, &prof, &cfg, &cs, &err), RDM_ERR_IO);
+    assert_non_null(strstr(err.msg, "damaged"));
+    assert_non_null(strstr(err.msg, "no end record"));
+    assert_non_null(strstr(err.msg, "import the file again"));
+    assert_int_equal(cs.deleted, 0);
+    assert_int_equal(cs.updated, 1); /* person 1, read before the cut */
+    assert_int_equal(cs.created, 1); /* the pair */
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" = 3"), 0);
+    assert_int_equal(q("SELECT count(*) FROM import_source WHERE phase < 3"), 0);
+    /* the same file again: landed and collected, nothing deleted */
+    import_ok("person.csv", HDR "1;A2;;;;;\n2;B;;;;;\n3;C;;;;;\n", 3);
+    collect(0, 0, 0);
+    assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" != 3"), 3);
+}
+
 static void test_model_gone(void **s)
 {
     (void)s;
@@ -685,6 +735,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bundles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_chunks_and_stages, setup, teardown),
         cmocka_unit_test_setup_teardown(test_land_file_lost, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_land_file_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_gone, setup, teardown),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_manifest),

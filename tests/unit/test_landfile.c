@@ -59,7 +59,7 @@ static void test_roundtrip(void **state)
     assert_null(f);
     assert_int_equal(land_writer_commit(w, &err), RDM_OK);
 
-    assert_int_equal(land_reader_open(path, 3, &r, &err), RDM_OK);
+    assert_int_equal(land_reader_open(path, 3, 0, &r, &err), RDM_OK);
     for (int i = 0; i < 1000; i++) {
         char key[32], v[64];
         long long off;
@@ -86,18 +86,46 @@ static void test_roundtrip(void **state)
     land_reader_close(r);
 
     /* a different model's column count, and a file cut short */
-    assert_int_equal(land_reader_open(path, 4, &r, &err), RDM_ERR_IO);
+    assert_int_equal(land_reader_open(path, 4, 0, &r, &err), RDM_ERR_PARSE);
     assert_non_null(strstr(err.msg, "not a land file"));
     long long size = offs[999] + 10;
     cut(path, size);
-    assert_int_equal(land_reader_open(path, 3, &r, &err), RDM_OK);
+    assert_int_equal(land_reader_open(path, 3, 0, &r, &err), RDM_OK);
     rdm_rc rc;
     int n = 0;
     while ((rc = land_next(r, &row, NULL, &err)) == RDM_OK)
         n++;
     assert_int_equal(n, 999);
-    assert_int_equal(rc, RDM_ERR_IO);
+    assert_int_equal(rc, RDM_ERR_PARSE);
     assert_non_null(strstr(err.msg, "cut short"));
+    land_reader_close(r);
+    /* cut between two records: the end record is missing */
+    cut(path, offs[500]);
+    assert_int_equal(land_reader_open(path, 3, 0, &r, &err), RDM_OK);
+    for (n = 0; (rc = land_next(r, &row, NULL, &err)) == RDM_OK;)
+        n++;
+    assert_int_equal(n, 500);
+    assert_int_equal(rc, RDM_ERR_PARSE);
+    assert_non_null(strstr(err.msg, "no end record"));
+    land_reader_close(r);
+    /* ... which a file still being written does not have yet */
+    assert_int_equal(land_reader_open(path, 3, 1, &r, &err), RDM_OK);
+    for (n = 0; (rc = land_next(r, &row, NULL, &err)) == RDM_OK;)
+        n++;
+    assert_int_equal(n, 500);
+    assert_int_equal(rc, RDM_ERR_NOT_FOUND);
+    land_reader_close(r);
+    /* a version 1 file (before the end record) ends with the file */
+    FILE *f1 = fopen(path, "r+b");
+    assert_non_null(f1);
+    assert_int_equal(fseek(f1, 7, SEEK_SET), 0);
+    assert_int_equal(fputc('1', f1), '1');
+    fclose(f1);
+    assert_int_equal(land_reader_open(path, 3, 0, &r, &err), RDM_OK);
+    for (n = 0; (rc = land_next(r, &row, NULL, &err)) == RDM_OK;)
+        n++;
+    assert_int_equal(n, 500);
+    assert_int_equal(rc, RDM_ERR_NOT_FOUND);
     land_reader_close(r);
     assert_int_equal(test_rmtree(dir), 0);
 }
