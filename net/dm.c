@@ -500,8 +500,12 @@ rdm_rc dm_upload_files(dm_client *c, dm_upload **u, int n, rdm_err *err)
         if (r->outcome == HTTP_OK &&
             dm_request_id(r->text.p, r->text.len, u[i]->request_id, sizeof u[i]->request_id)) {
             u[i]->outcome = HTTP_STATUS;
-            snprintf(u[i]->error, sizeof u[i]->error, "HTTP %ld with %s instead of a request id",
-                     r->status, r->text.len ? "an answer that is not an id" : "an empty answer");
+            if (r->error[0]) /* the answer broke off or ran too long */
+                snprintf(u[i]->error, sizeof u[i]->error, "%s, with no request id in it", r->error);
+            else
+                snprintf(u[i]->error, sizeof u[i]->error,
+                         "HTTP %ld with %s instead of a request id", r->status,
+                         r->text.len ? "an answer that is not an id" : "an empty answer");
         }
     }
 out:

@@ -10,6 +10,9 @@
 #include <string.h>
 
 #define TEXT_CAP (64 * 1024)
+/* Past this an answer is not the datamart's (an id, a status: a few
+ * hundred bytes): the attempt ends instead of reading it for ever. */
+#define ANSWER_MAX (1024 * 1024)
 
 enum { ST_QUEUED, ST_RUNNING, ST_DONE };
 
@@ -168,6 +171,11 @@ static size_t on_write(char *p, size_t sz, size_t n, void *ud)
 {
     http_req *r = ud;
     size_t len = sz * n;
+    r->got_ += (long long)len;
+    if (r->got_ > ANSWER_MAX) {
+        r->too_long_ = 1;
+        return 0;
+    }
     if (r->text.len < TEXT_CAP) {
         size_t take = len < TEXT_CAP - r->text.len ? len : TEXT_CAP - r->text.len;
         if (buf_add(&r->text, p, take))
@@ -275,7 +283,9 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 
 /* Ends an attempt on which no byte moved, either way, for timeout_s: the
  * reference's read timeout (libcurl's low-speed check averages over a
- * window, so a stall right after a fast upload would pass unseen). */
+ * window, so a stall right after a fast upload would pass unseen); and one
+ * whose answer has not ended twice timeout_s after the whole request left
+ * (a server that sends a byte now and then would hold it for ever). */
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
@@ -283,6 +293,13 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)dltotal;
     (void)ultotal;
     long long now = plat_mono_ms();
+    long long body = r->file ? r->file_size : (long long)r->body_len;
+    if (!r->sent_at_ && (long long)ulnow >= body)
+        r->sent_at_ = now;
+    if (r->sent_at_ && now - r->sent_at_ > 2 * r->run_->timeout_ms) {
+        r->stalled_ = 1;
+        return 1;
+    }
     if ((long long)ulnow != r->moved_ul_ || (long long)dlnow != r->moved_dl_) {
         r->moved_ul_ = (long long)ulnow;
         r->moved_dl_ = (long long)dlnow;
@@ -324,7 +341,10 @@ static void start(http_client *c, http_req *r)
     r->t0_ = plat_mono_ms();
     r->moved_ul_ = r->moved_dl_ = 0;
     r->moved_at_ = r->t0_;
+    r->sent_at_ = 0;
     r->stalled_ = 0;
+    r->too_long_ = 0;
+    r->got_ = 0;
     if (!run) {
         r->outcome = HTTP_LOCAL;
         snprintf(r->error, sizeof r->error, "out of memory");
@@ -476,6 +496,14 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         r->outcome = HTTP_FILE; /* error already says which file and how */
     } else if (res == CURLE_OK && status >= 200 && status < 300) {
         r->outcome = HTTP_OK;
+    } else if (status >= 200 && status < 300 && (!r->file || r->sent_ == r->file_size)) {
+        /* the datamart took the whole request (its success status came)
+         * and its answer broke off, or ran too long: sending it again
+         * could deliver it twice. What came of the answer is read as it
+         * is; a request id cut off in it fails the upload (no resend) */
+        r->outcome = HTTP_OK;
+        snprintf(r->error, sizeof r->error, "HTTP %ld, then the answer %s", status,
+                 r->too_long_ ? "ran past 1 MiB" : "broke off");
     } else if (res == CURLE_OK) {
         r->outcome = HTTP_STATUS;
         snprintf(r->error, sizeof r->error, "HTTP %ld", status);
@@ -493,6 +521,8 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         snprintf(r->error, sizeof r->error, "%s", curl_easy_strerror(res));
         if (res == CURLE_OPERATION_TIMEDOUT || r->stalled_)
             snprintf(r->error, sizeof r->error, "no answer within %ld s (timeout)", c->o.timeout_s);
+        else if (r->too_long_)
+            snprintf(r->error, sizeof r->error, "an answer of more than 1 MiB: not a datamart's");
         retry = 1;
         if (r->file && status == 0 && r->sent_ == r->file_size)
             r->unanswered_until = plat_mono_ms() + (int64_t)c->o.timeout_s * 1000;

@@ -110,7 +110,10 @@ struct http_req {
     int64_t t0_;
     long long moved_ul_, moved_dl_; /* bytes at the last movement */
     int64_t moved_at_;              /* when a byte last moved */
+    int64_t sent_at_;               /* when the whole request had left (0: not yet) */
     int stalled_;
+    int too_long_;  /* the answer outgrew ANSWER_MAX */
+    long long got_; /* bytes of the answer's body so far */
     rdm_buf hdr_;
     char reqhdr_[512];
 };

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# test_hostile.sh AGENT SOURCE_DIR - upload against a broken datamart
+# (tests/tools/hostile_server.py on loopback):
+#   endless  a 200 whose body never ends: the attempt ends past 1 MiB
+#   drip     a 200 whose body comes a byte a second: the attempt ends twice
+#            REQUEST_TIMEOUT after the request left
+#   partial  a 200 whose body breaks off: the file is not sent again (the
+#            datamart took it; sending again could deliver it twice)
+# In each, upload ends by itself, and no file is POSTed more than once.
+# Prints "N passed, N failed".
+set -u
+AGENT=$1 SRC=$(cd "$2" && pwd)
+. "$SRC/tests/cli/lib.sh"
+t_begin hostile
+PROF=$SRC/tests/data/profiles/export.json
+mkdir -p "$T/src"
+awk 'BEGIN { print "id;name;born;active;score;seen;team_id;snils"
+    for (i = 1; i <= 30; i++)
+        printf "%d;Имя %d;2010-01-%02d;%d;1.%02d;2024-01-01 10:00:00;%d;\n", i, i, i % 28 + 1, i % 2, i, i % 3 + 1 }' >"$T/src/person.csv"
+printf 'id;title\n1;A\n2;B\n3;C\n' >"$T/src/team.csv"
+conf() { # dir url
+    printf '[rdm_general]\nEXPORT_ENTITY_ID_PREFIX = T\nEXPORT_CHUNK_SIZE = 10\n[agent]\nDATA_DIR = %s/data\nPROFILE = %s\nLOG_LEVEL = warning\n[uploader_client]\nURL = %s\nENABLE_REQUEST_EMULATION = False\nREQUEST_RETRIES = 2\nREQUEST_TIMEOUT = 1\nRETRY_BACKOFF_MS = 50\nRETRY_BACKOFF_MAX_MS = 100\n' \
+        "$1" "$PROF" "$2" >"$1/rdm-agent.ini"
+}
+mkdir -p "$T/base"
+conf "$T/base" http://127.0.0.1:9
+A() { "$AGENT" --config "$T/base/rdm-agent.ini" "$@"; }
+{ A init && A import "$T/src" && A collect && A export; } >/dev/null 2>&1 || bad "setup"
+files=$(sqlite3 "$T/base/data/rdm-agent.db" "SELECT count(*) FROM attachment WHERE size > 0")
+[ "$files" -ge 3 ] && ok || bad "setup exported $files files"
+
+SPID=""
+run_mode() { # mode -> $T/$mode: a copy of the store; upload's rc, output, the server's log
+    local m=$1 d=$T/$1
+    cp -a "$T/base" "$d"
+    rm -f "$d/port"
+    python3 "$SRC/tests/tools/hostile_server.py" "$d/port" "$m" "$d/server.log" &
+    SPID=$!
+    PIDS="$PIDS $SPID"
+    for _ in $(seq 100); do [ -s "$d/port" ] && break; sleep 0.05; done
+    conf "$d" "http://127.0.0.1:$(cat "$d/port")"
+    timeout 120 "$AGENT" --config "$d/rdm-agent.ini" upload >"$d/out" 2>"$d/err"
+    echo $? >"$d/rc"
+    kill "$SPID" 2>/dev/null
+}
+posts() { grep -c '^POST' "$T/$1/server.log"; }
+
+run_mode endless
+[ "$(cat "$T/endless/rc")" != 124 ] && ok || bad "endless: upload did not end"
+n=$(posts endless)
+[ "$n" -le "$files" ] && ok || bad "endless: $n POSTs for $files files"
+sqlite3 "$T/endless/data/rdm-agent.db" "SELECT error FROM upload_log" | grep -q "ran past 1 MiB" && ok ||
+    bad "endless: no error naming the answer's size: $(sqlite3 "$T/endless/data/rdm-agent.db" "SELECT DISTINCT error FROM upload_log")"
+
+run_mode drip
+[ "$(cat "$T/drip/rc")" != 124 ] && ok || bad "drip: upload did not end"
+n=$(posts drip)
+[ "$n" -le "$files" ] && ok || bad "drip: $n POSTs for $files files"
+
+run_mode partial
+[ "$(cat "$T/partial/rc")" != 124 ] && ok || bad "partial: upload did not end"
+n=$(posts partial)
+[ "$n" = "$files" ] && ok || bad "partial: $n POSTs for $files files (each once)"
+grep -q "$files file(s) sent" "$T/partial/out" && ok || bad "partial: $(cat "$T/partial/out" "$T/partial/err")"
+
+t_end
