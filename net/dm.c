@@ -281,9 +281,11 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
     buf_free(&body);
     if (rc)
         goto out;
+    char shown[2048];
+    http_mask_url(url, shown, sizeof shown);
     if (r.outcome != HTTP_OK) {
         rc = rdm_fail(err, r.outcome == HTTP_NET ? RDM_ERR_IO : RDM_ERR_CONFIG,
-                      "proxy API: getting a token from %s failed: %s%s", url, r.error,
+                      "proxy API: getting a token from %s failed: %s%s", shown, r.error,
                       r.status == 401 || r.status == 403
                           ? "; check [uploader_client] USERNAME, PASSWORD and ORGANIZATION_OGRN"
                           : "");
@@ -298,7 +300,7 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
         rc = rdm_fail(err, RDM_ERR_PARSE,
                       "proxy API: %s: В ответе отсутствует токен, либо время действия токена! "
                       "(the answer has no access_token or expires_in)",
-                      url);
+                      shown);
         goto out;
     }
     double valid_s = exp->valuedouble;

@@ -63,7 +63,11 @@ void http_mask_url(const char *url, char *out, size_t n)
 {
     const char *sch = strstr(url, "://");
     if (sch) {
-        const char *host = sch + 3, *end = host + strcspn(host, "/?#");
+        /* the last '@' anywhere: a password holding '/', '?' or '#' (not
+         * a valid URL, but it may be written so) stays hidden; a path
+         * with a ':' and an '@' is masked too, which hides nothing that
+         * matters */
+        const char *host = sch + 3, *end = host + strlen(host);
         const char *at = NULL, *colon = NULL;
         for (const char *p = host; p < end; p++)
             if (*p == '@')

@@ -63,4 +63,15 @@ n=$(posts partial)
 [ "$n" = "$files" ] && ok || bad "partial: $n POSTs for $files files (each once)"
 grep -q "$files file(s) sent" "$T/partial/out" && ok || bad "partial: $(cat "$T/partial/out" "$T/partial/err")"
 
+# secrets: a URL password (here one with a '/', not a valid URL but
+# written so) and the proxy API's token URL never show in the output or
+# the journal
+mkdir -p "$T/secret" && cp -a "$T/base/data" "$T/secret/"
+conf "$T/secret" 'http://rdm:Url/Pw99@127.0.0.1:9'
+printf 'USE_PROXY_API = True\nUSERNAME = u1\nPASSWORD = Pw0rdSecret\nORGANIZATION_OGRN = 123\nINSTALLATION_NAME = inst\nINSTALLATION_ID = 7\n' >>"$T/secret/rdm-agent.ini"
+"$AGENT" --config "$T/secret/rdm-agent.ini" upload >"$T/secret/out" 2>&1
+"$AGENT" --config "$T/secret/rdm-agent.ini" -v journal >>"$T/secret/out" 2>&1
+grep -q "Url/Pw99\|Pw0rdSecret" "$T/secret/out" && bad "a secret shown: $(grep "Url/Pw99\|Pw0rdSecret" "$T/secret/out" | head -3)" || ok
+grep -q "rdm:\*\*\*\*\*\*\*\*@" "$T/secret/out" && ok || bad "the masked URL is not named: $(head -3 "$T/secret/out")"
+
 t_end

@@ -81,6 +81,13 @@ static void masked_urls(void **state)
     assert_string_equal(b, "http://127.0.0.1:8090/v2");
     http_mask_url("not a url", b, sizeof b);
     assert_string_equal(b, "not a url");
+    /* a password holding '/', '?' or '#' (review: shown in the journal) */
+    http_mask_url("http://rdm:Se/cr3t@127.0.0.1:9/v2", b, sizeof b);
+    assert_string_equal(b, "http://rdm:********@127.0.0.1:9/v2");
+    http_mask_url("http://rdm:Se?cr3t@127.0.0.1:9", b, sizeof b);
+    assert_string_equal(b, "http://rdm:********@127.0.0.1:9");
+    http_mask_url("http://rdm:Se#cr3t@127.0.0.1:9", b, sizeof b);
+    assert_string_equal(b, "http://rdm:********@127.0.0.1:9");
 }
 
 static void urls(void **state)
