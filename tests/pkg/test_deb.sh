@@ -36,6 +36,14 @@ dpkg-deb -f "$DEB" Depends | grep -q "libcurl4" && ok || bad "Depends: $(dpkg-de
 rpm -qpl "$RPM" 2>/dev/null | grep -qx /usr/bin/rdm-agent && ok || bad "the .rpm lacks /usr/bin/rdm-agent"
 rpm -qp --scripts "$RPM" 2>/dev/null | grep -q "useradd\|adduser" && ok || bad "the .rpm has no scripts"
 rpm -qp --configfiles "$RPM" 2>/dev/null | grep -qx /etc/rdm-agent/rdm-agent.ini && ok || bad "rpm: configuration not %config"
+# each rpm scriptlet is valid sh (they once lost their 'then': a CMake list
+# split them at ';'), and rpm -e (count 0) removes, never purges the state
+for f in "$B"/packaging/rpm/post.sh "$B"/packaging/rpm/preun.sh "$B"/packaging/rpm/postun.sh; do
+    sh -n "$f" && ok || bad "rpm scriptlet $(basename "$f") is not valid sh"
+done
+grep -q "purge" "$B/packaging/rpm/postun.sh" && ! grep -q "set -- purge" "$B/packaging/rpm/postun.sh" && ok ||
+    bad "rpm -e would purge the state"
+rpm -qp --scripts "$RPM" 2>/dev/null | grep -q 'then set -- configure 1' && ok || bad "the .rpm's %post lacks its mapping"
 
 # lintian: errors fail the test; warnings are printed to be weighed
 if lintian --no-tag-display-limit "$DEB" >"$B/lintian" 2>&1; then ok; else
