@@ -43,6 +43,14 @@ rdm_rc cli_print_upload(const rdm_config *cfg, const upload_stats *s, rdm_rc rc,
         printf("upload: the datamart was unreachable; next attempt at %s (--force tries now); "
                "%d sub-stage(s) wait\n",
                at, s->waiting);
+        /* still unreachable as far as is known: a failure while anything
+         * waits for it (a transfer from cron must not report success
+         * through an outage) */
+        if (!rc && s->waiting)
+            rc = rdm_fail(err, RDM_ERR_IO,
+                          "the datamart was unreachable at the last attempt; %d sub-stage(s) "
+                          "wait for it",
+                          s->waiting);
         return rc;
     }
     printf("upload: %d file(s) sent (%lld bytes), %d refused; sub-stages: %d finished, %d "

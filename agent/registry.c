@@ -502,8 +502,10 @@ rdm_rc reg_report(store *st, const char *path, rdm_err *err)
                  "String(document.querySelectorAll('svg').length));</script>\n</body></html>\n");
     plat_wfile *w;
     if (!(rc = plat_wopen(path, &w, err))) {
-        if ((rc = plat_write(w, b.p, b.len, err)) || (rc = plat_wcommit(w, err)))
+        if ((rc = plat_write(w, b.p, b.len, err)))
             plat_wabort(w);
+        else
+            rc = plat_wcommit(w, err); /* frees w, on failure too */
     }
 out:
     buf_free(&b);

@@ -215,6 +215,11 @@ q "$D" "UPDATE export_substage SET status = 'PROCESS_ERROR' WHERE id = $sub"
 out=$(ag "$D" status 2>&1); rc=$?
 [ $rc = 1 ] && echo "$out" | grep -q "1 sub-stage(s) in PROCESS_ERROR" && ok || bad "status with a PROCESS_ERROR: exit $rc $out"
 ag "$D" report --html "$T/report.html" >/dev/null && ok || bad "report"
+# a report that cannot be written (the path is a folder): an error, no crash
+# (it was a double free: rc 134)
+mkdir -p "$T/rdir"
+ag "$D" report --html "$T/rdir" >/dev/null 2>"$T/rdir.err"; rc=$?
+[ $rc = 1 ] && ok || bad "report into a folder: exit $rc $(cat "$T/rdir.err")"
 grep -q "<script src\|<link\|https\?://[a-z]" "$T/report.html" && grep -v "xmlns" "$T/report.html" | grep -q "https\?://" && bad "the report loads something from outside" || ok
 if command -v chromium >/dev/null; then
     timeout 60 chromium --headless --no-sandbox --disable-gpu --enable-logging=stderr --v=0 \

@@ -211,7 +211,11 @@ grep -q "unreachable" "$T/off.err" && ok || bad "offline not reported: $(cat "$T
 # run would report them as interrupted sends)
 [ "$(q "$D" "SELECT count(*) FROM upload_log")" = 1 ] && ok || bad "offline: $(q "$D" "SELECT count(*) FROM upload_log") upload_log rows, want 1 (the file tried)"
 [ "$(q "$D" "SELECT offline_since IS NOT NULL AND next_try > strftime('%s','now') FROM dm_reach")" = 1 ] && ok || bad "dm_reach not set"
-out=$(ag "$D" upload) && echo "$out" | grep -q "next attempt at" && ok || bad "upload before next_try: $out"
+# before next_try: nothing tried, and the command fails (exit 1: a transfer
+# from cron must not report success through an outage)
+out=$(ag "$D" upload 2>"$T/due.err"); rc=$?
+[ $rc = 1 ] && echo "$out" | grep -q "next attempt at" && grep -q "unreachable at the last attempt" "$T/due.err" && ok ||
+    bad "upload before next_try: exit $rc, $out $(cat "$T/due.err")"
 [ "$(q "$D" "SELECT count(*) FROM journal")" = 4 ] && ok || bad "upload tried before next_try"
 emu --step-ms 0
 n=$(files "$D")
