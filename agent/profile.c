@@ -443,6 +443,13 @@ static rdm_rc parse_model(const jctx *c, const cJSON *o, prof_model *m, rdm_err 
         return rc;
     if (!is_ident(name))
         return jfail(c, "name", err, "'%s' is not a model name ([a-z_][a-z0-9_]*)", name);
+    /* the entity's select reads the model by its bare name, through a
+     * temporary view that would hide the store's own table of that name */
+    if (sqlcheck_store_name(name))
+        return jfail(c, "name", err,
+                     "'%s' is the name of one of the store's own tables; choose another model "
+                     "name",
+                     name);
     if ((rc = dup_into(&m->name, name, err)))
         return rc;
     const cJSON *cols = cJSON_GetObjectItemCaseSensitive(o, "columns");
@@ -469,6 +476,13 @@ static rdm_rc parse_model(const jctx *c, const cJSON *o, prof_model *m, rdm_err 
             return rc;
         if (!is_ident(cname))
             return jfail(&cc, "name", err, "'%s' is not a column name ([a-z_][a-z0-9_]*)", cname);
+        /* SQLite's names of a row's id: the store keeps its rows by it */
+        if (strcmp(cname, "rowid") == 0 || strcmp(cname, "oid") == 0 ||
+            strcmp(cname, "_rowid_") == 0)
+            return jfail(&cc, "name", err,
+                         "'%s' is SQLite's name for a row's id, which the store uses; choose "
+                         "another column name (the dump's header may keep it: \"csv\": \"%s\")",
+                         cname, cname);
         if (col_index(m, cname) >= 0)
             return jfail(&cc, "name", err, "column '%s' is declared twice", cname);
         if (csv && !*csv)
@@ -558,7 +572,7 @@ static rdm_rc check_entity(const profile *p, prof_entity *e, rdm_err *err)
 {
     const char *file = e->file;
     int idx = e->file_index;
-    char *ddl = NULL, *sel = NULL, q[IDENT_MAX + 8];
+    char *ddl = NULL, *sel = NULL, q[2 * IDENT_MAX + 32];
     size_t dl = 0, dc = 0, sl = 0, sc = 0;
     rdm_rc rc = RDM_OK;
 

@@ -1,5 +1,6 @@
 /* sqlcheck.c - see sqlcheck.h. */
 #include "sqlcheck.h"
+#include "schema.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -224,4 +225,35 @@ out:
     sqlite3_finalize(st);
     sqlite3_close(db);
     return rc;
+}
+
+int sqlcheck_store_name(const char *name)
+{
+    static sqlite3 *db; /* the store's schema, empty; kept for the process */
+    static int failed;
+    sqlite3_stmt *st = NULL;
+    int found = 0;
+    if (sqlite3_strnicmp(name, "sqlite_", 7) == 0)
+        return 1;
+    if (!db && !failed) {
+        failed = sqlite3_open_v2(":memory:", &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                 NULL) != SQLITE_OK;
+        for (int v = 1; !failed && v <= schema_latest(); v++) {
+            const char *sql = schema_migration(v);
+            failed = sql && sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK;
+        }
+        if (failed) {
+            sqlite3_close(db);
+            db = NULL;
+        }
+    }
+    if (!db)
+        return 0;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE name = ?1 COLLATE NOCASE", -1,
+                           &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(st) == SQLITE_ROW;
+    }
+    sqlite3_finalize(st);
+    return found;
 }

@@ -7,6 +7,7 @@
  *   sqlcheck_select()  prepare `select` over `ddl`; call back per column
  *   sqlcheck_windowed() whether `select` gives the right records when one
  *                      of the models it reads shows only its changed rows
+ *   sqlcheck_store_name() whether a name is taken by the store's own schema
  */
 #ifndef RDM_SQLCHECK_H
 #define RDM_SQLCHECK_H
@@ -31,5 +32,11 @@ rdm_rc sqlcheck_select(const char *ddl, const char *select, sqlcheck_col_fn fn, 
  * outer join (when nmodels > 1), a subquery for a value, NOT EXISTS,
  * NOT IN (SELECT ...), EXCEPT, GROUP BY, a window function. */
 rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_err *err);
+
+/* 1 when name (any case) is a table, index or view of the store's own
+ * schema (every migration of storage/schema.c applied to an empty
+ * database, once per process) or begins with "sqlite_": a model of that
+ * name would be shadowed by, or shadow, the store's table. */
+int sqlcheck_store_name(const char *name);
 
 #endif
