@@ -241,6 +241,20 @@ rdm_rc cli_load_config(cli_ctx *ctx, rdm_err *err)
     if (*cfg_str(&ctx->cfg, CFG_LOG_FILE) &&
         (rc = log_open_file(cfg_str(&ctx->cfg, CFG_LOG_FILE), err)))
         return rc;
+    if (!plat_utf8_paths()) {
+        const char *names[] = {path, cfg_str(&ctx->cfg, CFG_DATA_DIR),
+                               cfg_str(&ctx->cfg, CFG_DUMP_DIR)};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+            for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++)
+                if (*c >= 0x80) {
+                    log_warn("this Windows does not run programs in UTF-8 (it is older than "
+                             "Windows 10 version 1903): a folder name with letters outside "
+                             "English ones, as in %s, is misread; use a folder with an English "
+                             "name",
+                             names[i]);
+                    return RDM_OK;
+                }
+    }
     return RDM_OK;
 }
 

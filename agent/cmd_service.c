@@ -43,8 +43,14 @@ rdm_rc cmd_service(cli_ctx *ctx, rdm_err *err)
                             "--config (the setup program puts it in %%ProgramData%%\\rdm-agent)");
         if (plat_exe_dir(exe, sizeof exe))
             return rdm_fail(err, RDM_ERR_IO, "service install: cannot find this program's folder");
+        /* the service starts in another folder (System32): a relative
+         * path would name nothing there */
+        char conf[4096];
+        if (plat_abspath(ctx->cfg.path, conf, sizeof conf))
+            return rdm_fail(err, RDM_ERR_CONFIG, "service install: cannot make %s an absolute path",
+                            ctx->cfg.path);
         snprintf(cmd, sizeof cmd, "\"%s%crdm-agent.exe\" --config \"%s\" service run", exe,
-                 PLAT_SEP, ctx->cfg.path);
+                 PLAT_SEP, conf);
         if (!(rc = svc_install(SVC_NAME, "rdm-agent (РВД)",
                                "Delivers product data to the regional datamart", cmd, err)))
             printf("service: installed (%s); it starts with Windows; `rdm-agent service start` "

@@ -262,6 +262,21 @@ int plat_exe_dir(char *buf, size_t n)
     return plat_dirname(path, buf, n);
 }
 
+int plat_abspath(const char *path, char *buf, size_t n)
+{
+#ifdef _WIN32
+    DWORD len = GetFullPathNameA(path, (DWORD)n, buf, NULL);
+    return len == 0 || len >= n ? -1 : 0;
+#else
+    char cwd[4096];
+    if (path[0] == '/')
+        return snprintf(buf, n, "%s", path) < (int)n ? 0 : -1;
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    return snprintf(buf, n, "%s/%s", cwd, path) < (int)n ? 0 : -1;
+#endif
+}
+
 int plat_isatty_stderr(void)
 {
 #ifdef _WIN32
@@ -717,6 +732,20 @@ void plat_init(void)
 #ifndef _WIN32
     signal(SIGXFSZ, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+#else
+    /* messages are UTF-8 (the manifest makes it the process's code page
+     * too: packaging/windows/utf8.manifest); a console shows them so */
+    SetConsoleOutputCP(CP_UTF8);
+    SetConsoleCP(CP_UTF8);
+#endif
+}
+
+int plat_utf8_paths(void)
+{
+#ifdef _WIN32
+    return GetACP() == CP_UTF8;
+#else
+    return 1;
 #endif
 }
 

@@ -94,6 +94,9 @@ int plat_setenv(const char *name, const char *value);
 
 /* The folder of the running executable (no trailing separator). 0, or -1. */
 int plat_exe_dir(char *buf, size_t n);
+/* path made absolute against the current folder (not resolving links),
+ * into buf. 0, or -1 when it does not fit or the folder is unknown. */
+int plat_abspath(const char *path, char *buf, size_t n);
 
 /* Thread-safe localtime/gmtime; return 1, or 0 if t cannot be converted. */
 int plat_localtime(time_t t, struct tm *out);
@@ -183,6 +186,10 @@ long long plat_file_size_limit(void);
  * an error instead of killing the process (SIGXFSZ), and a closed pipe
  * too (SIGPIPE). */
 void plat_init(void);
+/* 1 when file names pass as UTF-8 to the system: always on Linux; on
+ * Windows when the manifest's UTF-8 code page took effect (Windows 10
+ * 1903 and later), else names outside ASCII are misread. */
+int plat_utf8_paths(void);
 
 /* Fault injection for crash tests: when the environment variable
  * RDM_FAULT_KILL_AT is N, the Nth call in this process (any thread) kills it at once

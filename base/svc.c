@@ -66,6 +66,11 @@ rdm_rc svc_install(const char *name, const char *display, const char *descriptio
         SC_ACTION acts[1] = {{SC_ACTION_RESTART, 30000}};
         SERVICE_FAILURE_ACTIONSA fa = {86400, NULL, NULL, 1, acts};
         ChangeServiceConfig2A(s, SERVICE_CONFIG_FAILURE_ACTIONS, &fa);
+        /* also when it stops with an error it reported (run failed), not
+         * only when the process dies: without this flag Windows restarts
+         * a crash only */
+        SERVICE_FAILURE_ACTIONS_FLAG flag = {TRUE};
+        ChangeServiceConfig2A(s, SERVICE_CONFIG_FAILURE_ACTIONS_FLAG, &flag);
     }
     close_svc(scm, s);
     return rc;

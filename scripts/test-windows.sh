@@ -66,6 +66,11 @@ grep -q "upload: 4 file(s) sent" out && ok || bad "transfer output: $(cat out)"
 [ "$(wc -l <"$T/emu.state")" = 4 ] && ok || bad "the emulator accepted $(wc -l <"$T/emu.state") file(s), want 4"
 $W --config rdm-agent.ini stages >out 2>&1 && grep -q "Завершено" out && ok || bad "stages: $(cat out)"
 $W --config rdm-agent.ini status >out 2>&1 && ok || bad "status: $(cat out)"
+# service install with a relative --config registers it absolute (the
+# service starts in System32, where rdm-agent.ini names nothing)
+$W --config rdm-agent.ini service install >out 2>&1 && grep -q -- '--config "[A-Z]:\\.*rdm-agent.ini"' out && ok ||
+    bad "service install, relative --config: $(cat out)"
+$W service uninstall >/dev/null 2>&1
 cd "$ROOT"
 
 # the setup program, silently; the service registered by it; uninstalled
@@ -111,5 +116,17 @@ SP=$T/stick/$(basename "$P")
 (cd / && wine "$SP/rdm-agent.exe" init >"$T/out" 2>&1) && [ -f "$SP/data/rdm-agent.db" ] && ok ||
     bad "portable zip: init did not keep the store beside the .exe: $(cat "$T/out")"
 echo "portable zip: $(basename "$P").zip $(du -k "$P.zip" | cut -f1) KiB"
+# the same stick in a folder with a Russian name, and a dump folder with
+# one: the manifest's UTF-8 code page (packaging/windows/utf8.manifest)
+# makes the names reach the files as they are (with the ANSI code page,
+# 1251 in Russia, they did not: the store was not found, land files went
+# to a garbled folder)
+RU="$T/Школа флешка"
+mkdir -p "$RU" && cp -r "$SP" "$RU/rdm" && cp -r "$ROOT/conf/sample" "$RU/выгрузка 2026"
+(cd / && wine "$RU/rdm/rdm-agent.exe" import "$(winepath -w "$RU/выгрузка 2026")" >"$T/out" 2>&1 &&
+    wine "$RU/rdm/rdm-agent.exe" collect >>"$T/out" 2>&1 && wine "$RU/rdm/rdm-agent.exe" export >>"$T/out" 2>&1) &&
+    [ -f "$RU/rdm/data/rdm-agent.db" ] && [ -n "$(ls "$RU/rdm/data/export")" ] && ok ||
+    bad "a folder with a Russian name: $(cat "$T/out"; ls -R "$T" | head -20)"
+[ "$(find "$T" -name '*Р*' | head -1)" = "" ] && ok || bad "a garbled folder: $(find "$T" -name '*Р*' | head -3)"
 echo "$pass passed, $fail failed; $(($(date +%s) - T0)) s in all"
 [ "$fail" = 0 ]
