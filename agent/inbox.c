@@ -105,6 +105,21 @@ rdm_rc inbox_run(store *st, const profile *p, const rdm_config *cfg, inbox_stats
             log_warn("%s: neither a file nor a folder; left alone", path);
             continue;
         }
+        /* imported before, and not moved away then (its rights, a full
+         * disk): never again, since a later dump would be undone by it */
+        char mark[4096], mname[300];
+        snprintf(mname, sizeof mname, ".%s.imported", name);
+        if (plat_join(inbox, mname, mark, sizeof mark)) {
+            rc = rdm_fail(err, RDM_ERR_IO, "path too long in %s", inbox);
+            break;
+        }
+        if (plat_exists(mark)) {
+            log_warn("%s: imported before, but it could not be moved to done/ then (%s says "
+                     "why); it is left alone: move it away yourself and delete %s",
+                     path, mark, mark);
+            s->kept++;
+            continue;
+        }
         /* complete? Nothing in it changed for the settle time: a folder
          * is copied in no set order, so a manifest that is there may
          * have come first (a bundle taken then would be refused for a
@@ -123,15 +138,42 @@ rdm_rc inbox_run(store *st, const profile *p, const rdm_config *cfg, inbox_stats
         rdm_err_clear(&e);
         rdm_rc r = import_path(st, p, cfg, path, &o, is, &e);
         if (r == RDM_OK) {
-            if ((rc = move_to(inbox, "done", name, dst, sizeof dst, err)))
-                break;
-            log_info("%s: imported, moved to %s", path, dst);
             s->imported++;
+            if ((rc = move_to(inbox, "done", name, dst, sizeof dst, err))) {
+                /* landed, but still here (a folder copied in by root is
+                 * not the service's to move): marked, so that the entries
+                 * after it go on and it is never imported again */
+                plat_wfile *w = NULL;
+                char why[RDM_ERR_MAX + 64];
+                int n = snprintf(why, sizeof why, "imported; not moved to done/: %s\n", err->msg);
+                if (plat_wopen(mark, &w, &e) || plat_write(w, why, (size_t)n, &e)) {
+                    plat_wabort(w);
+                    break; /* neither: nothing after it goes (as before) */
+                }
+                if (plat_wcommit(w, &e))
+                    break;
+                log_error("%s: imported, but not moved to done/ (%s); it stays, marked by %s, "
+                          "and is not imported again. Give the service's user the right to move "
+                          "what is put in the inbox (e.g. chown -R rdm-agent:rdm-agent on it), "
+                          "then move it away and delete the mark",
+                          path, err->msg, mark);
+                rdm_err_clear(err);
+                rc = RDM_OK;
+                continue;
+            }
+            log_info("%s: imported, moved to %s", path, dst);
         } else if (r == RDM_ERR_PARSE || r == RDM_ERR_CONFIG) {
             char reason[4200];
             log_error("%s", e.msg);
-            if ((rc = move_to(inbox, "rejected", name, dst, sizeof dst, err)))
-                break;
+            if ((rc = move_to(inbox, "rejected", name, dst, sizeof dst, err))) {
+                /* it landed nothing: refused again next time, and the
+                 * entries after it need not wait */
+                log_error("%s: refused, and not moved to rejected/: %s", path, err->msg);
+                rdm_err_clear(err);
+                rc = RDM_OK;
+                s->rejected++;
+                continue;
+            }
             FILE *f = NULL;
             if (snprintf(reason, sizeof reason, "%s.reason.txt", dst) < (int)sizeof reason)
                 f = fopen(reason, "w");
