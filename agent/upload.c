@@ -871,6 +871,8 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
          * stored once the batch ends, and a run killed before that takes
          * the request ids from the journal (recover) */
         int answered = 0, fin = 0, *upto = cnt + max; /* files to send, per entity */
+        rdm_rc brc = RDM_OK; /* the proxy API gave no token: nothing of a round left */
+        rdm_err berr;
         for (int e = 0; e < ne; e++)
             upto[e] = cnt[e];
         for (int r = 0; r < PER_ENTITY && !stop && !rc; r++) {
@@ -882,8 +884,19 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
                 }
             if (!n)
                 break;
-            if ((rc = dm_upload_files(u.dm, dp, n, err)))
+            if ((rc = dm_upload_files(u.dm, dp, n, err))) {
+                /* the batch as a whole failed before its files went (the
+                 * proxy API's token step): they were not sent, and keep no
+                 * intent (else the next run reports them as interrupted
+                 * sends that may have reached the datamart) */
+                for (int e = 0; e < ne; e++)
+                    if (r < upto[e])
+                        p[e * PER_ENTITY + r].sent = 0;
+                brc = rc;
+                berr = *err;
+                rc = RDM_OK;
                 break;
+            }
             plat_fault_point("upload: answered");
             for (int i = 0; i < n; i++) {
                 stop |= stops(&u, dp[i]);
@@ -930,6 +943,18 @@ rdm_rc upload_run(store *st, const rdm_config *cfg, int force, upload_stats *s, 
             break;
         }
         s->finished += fin;
+        if (brc == RDM_ERR_IO) {
+            /* no token because the datamart is not reachable: the same
+             * pause as for the files themselves */
+            mark_unreachable(&u, berr.msg, -1, &s->next_try);
+            snprintf(s->reason, sizeof s->reason, "%.500s", berr.msg);
+            s->unreachable = 1;
+            break;
+        } else if (brc) {
+            rc = brc;
+            *err = berr;
+            break;
+        }
         if (answered && !s->unreachable)
             mark_reachable(&u);
         if (u.flight >= 0)

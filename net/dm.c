@@ -284,7 +284,12 @@ static rdm_rc authenticate(dm_client *c, int force, rdm_err *err)
     char shown[2048];
     http_mask_url(url, shown, sizeof shown);
     if (r.outcome != HTTP_OK) {
-        rc = rdm_fail(err, r.outcome == HTTP_NET ? RDM_ERR_IO : RDM_ERR_CONFIG,
+        /* not reachable, or busy (5xx, 408, 429): RDM_ERR_IO, tried again
+         * after a pause; refused (credentials): a configuration error */
+        int busy =
+            r.outcome == HTTP_NET ||
+            (r.outcome == HTTP_STATUS && (r.status >= 500 || r.status == 408 || r.status == 429));
+        rc = rdm_fail(err, busy ? RDM_ERR_IO : RDM_ERR_CONFIG,
                       "proxy API: getting a token from %s failed: %s%s", shown, r.error,
                       r.status == 401 || r.status == 403
                           ? "; check [uploader_client] USERNAME, PASSWORD and ORGANIZATION_OGRN"

@@ -74,4 +74,32 @@ printf 'USE_PROXY_API = True\nUSERNAME = u1\nPASSWORD = Pw0rdSecret\nORGANIZATIO
 grep -q "Url/Pw99\|Pw0rdSecret" "$T/secret/out" && bad "a secret shown: $(grep "Url/Pw99\|Pw0rdSecret" "$T/secret/out" | head -3)" || ok
 grep -q "rdm:\*\*\*\*\*\*\*\*@" "$T/secret/out" && ok || bad "the masked URL is not named: $(head -3 "$T/secret/out")"
 
+# the proxy API's token step fails (the datamart down, then busy): no file
+# left, so none keeps an intent (the next run reported them as interrupted
+# sends that may have reached the datamart), the offline pause starts, and
+# the exit code says 'failed' (1), not 'configuration' (2)
+PX='USE_PROXY_API = True\nUSERNAME = u1\nPASSWORD = pw\nORGANIZATION_OGRN = 123\nINSTALLATION_NAME = inst\nINSTALLATION_ID = 7\n'
+mkdir -p "$T/pxdown" && cp -a "$T/base/data" "$T/pxdown/"
+conf "$T/pxdown" http://127.0.0.1:9
+printf "$PX" >>"$T/pxdown/rdm-agent.ini"
+"$AGENT" --config "$T/pxdown/rdm-agent.ini" upload >"$T/pxdown/out" 2>&1
+rc=$?
+[ $rc = 1 ] && ok || bad "proxy, down: exit $rc $(cat "$T/pxdown/out")"
+[ "$(sqlite3 "$T/pxdown/data/rdm-agent.db" "SELECT count(*) FROM upload_log")" = 0 ] && ok ||
+    bad "proxy, down: intents left: $(sqlite3 "$T/pxdown/data/rdm-agent.db" "SELECT id, error FROM upload_log")"
+[ "$(sqlite3 "$T/pxdown/data/rdm-agent.db" "SELECT offline_since IS NOT NULL FROM dm_reach")" = 1 ] && ok || bad "proxy, down: no offline pause"
+"$AGENT" --config "$T/pxdown/rdm-agent.ini" upload >"$T/pxdown/out2" 2>&1
+grep -q "next attempt at" "$T/pxdown/out2" && ! grep -q "no answer recorded" "$T/pxdown/out2" && ok ||
+    bad "proxy, down, again: $(cat "$T/pxdown/out2")"
+mkdir -p "$T/busy" && cp -a "$T/base/data" "$T/busy/"
+python3 "$SRC/tests/tools/hostile_server.py" "$T/busy/port2" busy "$T/busy/server.log" &
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -s "$T/busy/port2" ] && break; sleep 0.05; done
+conf "$T/busy" "http://127.0.0.1:$(cat "$T/busy/port2")"
+printf "$PX" >>"$T/busy/rdm-agent.ini"
+"$AGENT" --config "$T/busy/rdm-agent.ini" upload >"$T/busy/out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "unreachable" "$T/busy/out" && ok || bad "proxy, busy token step: exit $rc $(cat "$T/busy/out")"
+! grep -q "/upload" "$T/busy/server.log" && ok || bad "proxy, busy: a file was sent without a token"
+
 t_end

@@ -7,6 +7,7 @@ line to LOG, then answers by MODE:
   partial  200 promising 50 bytes, sends a request id of 5, closes
   redirect 301 to another host (Location: https://elsewhere.invalid/)
   status8  POST: a request id; GET (a status): {"code": 8}, not in the protocol
+  busy     503 to everything (the proxy API's token step included)
 """
 import os
 import socket
@@ -68,6 +69,8 @@ def handle(c):
             elif mode == "redirect":
                 c.sendall(b"HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.invalid/\r\n"
                           b"Content-Length: 0\r\n\r\n")
+            elif mode == "busy":
+                c.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
             elif mode == "status8":
                 b = b'{"code": 8}' if line.startswith("GET") else b"req-%d" % k
                 c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(b) + b)
