@@ -507,6 +507,19 @@ static void post_checks(load_state *ls)
         report(ls, 1,
                "[rdm_general] EXPORT_ENTITY_ID_PREFIX is empty: record keys will carry no "
                "installation prefix; set it to the value of the product's settings.py");
+    /* secrets over plain HTTP: the proxy API's password and token, or a
+     * password in the URL itself, readable on the way */
+    const char *url = cfg_str(cfg, CFG_URL);
+    if (strncmp(url, "http://", 7) == 0 && !cfg_bool(cfg, CFG_ENABLE_REQUEST_EMULATION)) {
+        const char *host = url + 7, *at = strchr(host, '@');
+        if (cfg_bool(cfg, CFG_USE_PROXY_API) || (at && memchr(host, ':', (size_t)(at - host))))
+            report(ls, 1,
+                   "[uploader_client] URL is http://: the %s go%s over the network unencrypted; "
+                   "use https://",
+                   cfg_bool(cfg, CFG_USE_PROXY_API) ? "proxy API's password and token"
+                                                    : "password in the URL",
+                   cfg_bool(cfg, CFG_USE_PROXY_API) ? "" : "es");
+    }
     if (!cfg_bool(cfg, CFG_VERIFY_TLS))
         report(ls, 1,
                "[uploader_client] VERIFY_TLS is False: the datamart's certificate is NOT "

@@ -271,10 +271,12 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
             ss->finished += fs == DM_FILE_FINISHED, ss->errors += fs == DM_FILE_ERROR,
                 ss->still += fs == DM_FILE_IN_PROGRESS;
     } else {
-        if (ds->outcome == HTTP_OK)
-            log_warn("datamart: upload %lld: %s%s", id,
-                     ds->known ? "a status code not in the protocol; stays in progress: " : "",
-                     ds->known ? "" : ds->error);
+        if (ds->outcome == HTTP_OK && ds->known)
+            log_warn("datamart: upload %lld: status code %d is not in the protocol; it stays in "
+                     "progress and is asked again",
+                     id, ds->code);
+        else if (ds->outcome == HTTP_OK)
+            log_warn("datamart: upload %lld: %s", id, ds->error);
         if (ss)
             ss->unknown++;
         if (exec_i(u, err, "UPDATE upload_log SET last_status_at = ?1 WHERE id = ?2", NULL,

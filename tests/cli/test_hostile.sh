@@ -42,6 +42,7 @@ run_mode() { # mode -> $T/$mode: a copy of the store; upload's rc, output, the s
     timeout 120 "$AGENT" --config "$d/rdm-agent.ini" upload >"$d/out" 2>"$d/err"
     echo $? >"$d/rc"
     kill "$SPID" 2>/dev/null
+    wait "$SPID" 2>/dev/null
 }
 posts() { grep -c '^POST' "$T/$1/server.log"; }
 
@@ -73,6 +74,12 @@ printf 'USE_PROXY_API = True\nUSERNAME = u1\nPASSWORD = Pw0rdSecret\nORGANIZATIO
 "$AGENT" --config "$T/secret/rdm-agent.ini" -v journal >>"$T/secret/out" 2>&1
 grep -q "Url/Pw99\|Pw0rdSecret" "$T/secret/out" && bad "a secret shown: $(grep "Url/Pw99\|Pw0rdSecret" "$T/secret/out" | head -3)" || ok
 grep -q "rdm:\*\*\*\*\*\*\*\*@" "$T/secret/out" && ok || bad "the masked URL is not named: $(head -3 "$T/secret/out")"
+grep -q "URL is http://: the proxy API's password and token go over the network unencrypted" "$T/secret/out" && ok ||
+    bad "no warning of secrets over http://: $(head -3 "$T/secret/out")"
+
+# a status code the protocol does not have is named in the log
+run_mode status8
+grep -q "status code 8 is not in the protocol" "$T/status8/err" && ok || bad "status 8: $(cat "$T/status8/out" "$T/status8/err")"
 
 # the proxy API's token step fails (the datamart down, then busy): no file
 # left, so none keeps an intent (the next run reported them as interrupted
@@ -93,7 +100,7 @@ grep -q "next attempt at" "$T/pxdown/out2" && ! grep -q "no answer recorded" "$T
     bad "proxy, down, again: $(cat "$T/pxdown/out2")"
 mkdir -p "$T/busy" && cp -a "$T/base/data" "$T/busy/"
 python3 "$SRC/tests/tools/hostile_server.py" "$T/busy/port2" busy "$T/busy/server.log" &
-PIDS="$PIDS $!"
+BPID=$!
 for _ in $(seq 100); do [ -s "$T/busy/port2" ] && break; sleep 0.05; done
 conf "$T/busy" "http://127.0.0.1:$(cat "$T/busy/port2")"
 printf "$PX" >>"$T/busy/rdm-agent.ini"
@@ -101,5 +108,7 @@ printf "$PX" >>"$T/busy/rdm-agent.ini"
 rc=$?
 [ $rc = 1 ] && grep -q "unreachable" "$T/busy/out" && ok || bad "proxy, busy token step: exit $rc $(cat "$T/busy/out")"
 ! grep -q "/upload" "$T/busy/server.log" && ok || bad "proxy, busy: a file was sent without a token"
+kill $BPID 2>/dev/null
+wait $BPID 2>/dev/null
 
 t_end
