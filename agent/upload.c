@@ -539,9 +539,10 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
         s->files_failed++;
         return fail_sub(u, k, msg, 0, s, first, err);
     case HTTP_TLS:
+    case HTTP_MOVED:
     case HTTP_LOCAL:
         if (!*first)
-            *first = rdm_fail(err, d->outcome == HTTP_TLS ? RDM_ERR_CONFIG : RDM_ERR_INTERNAL,
+            *first = rdm_fail(err, d->outcome == HTTP_LOCAL ? RDM_ERR_INTERNAL : RDM_ERR_CONFIG,
                               "sending %s: %s%s", k->relpath, d->error,
                               d->outcome == HTTP_TLS
                                   ? " (check [uploader_client] URL, CA_FILE, CLIENT_CERT and "

@@ -194,8 +194,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
 {
     http_req *r = ud;
     size_t len = sz * n;
-    static const char *const keep[] = {
-        "content-type:", "retry-after:", "content-length:", "x-request-id:", "www-authenticate:"};
+    static const char *const keep[] = {"content-type:", "retry-after:",      "content-length:",
+                                       "x-request-id:", "www-authenticate:", "location:"};
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         buf_reset(&r->hdr_);
         r->retry_after_s = -1;
@@ -472,6 +472,7 @@ static void release(http_client *c, http_req *r)
 static int is_tls_error(CURLcode res)
 {
     switch (res) {
+    case CURLE_SSL_CONNECT_ERROR: /* the handshake refused: a protocol or a client certificate */
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:
@@ -508,6 +509,21 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         r->outcome = HTTP_OK;
         snprintf(r->error, sizeof r->error, "HTTP %ld, then the answer %s", status,
                  r->too_long_ ? "ran past 1 MiB" : "broke off");
+    } else if (res == CURLE_OK && status >= 300 && status < 400) {
+        /* where it points, from the kept headers */
+        const char *h = r->hdr_.p ? r->hdr_.p : "", *loc = NULL;
+        for (const char *l = h; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
+            if (curl_strnequal(l, "location:", 9)) {
+                loc = l + 9;
+                break;
+            }
+        while (loc && *loc == ' ')
+            loc++;
+        r->outcome = HTTP_MOVED;
+        snprintf(r->error, sizeof r->error,
+                 "HTTP %ld: the datamart redirects to %.*s, and redirects are not followed; set "
+                 "[uploader_client] URL to its address",
+                 status, loc ? (int)strcspn(loc, "\n") : 9, loc ? loc : "elsewhere");
     } else if (res == CURLE_OK) {
         r->outcome = HTTP_STATUS;
         snprintf(r->error, sizeof r->error, "HTTP %ld", status);

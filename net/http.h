@@ -40,7 +40,9 @@ typedef enum http_outcome {
     HTTP_TLS,      /* certificate or TLS setup failure (not retried) */
     HTTP_LOCAL,    /* a local error (memory, curl setup) */
     HTTP_DEFERRED, /* Retry-After asked for longer than the client waits */
-    HTTP_STOPPED   /* a stop was asked (plat_stop_requested): not sent, or cut short */
+    HTTP_STOPPED,  /* a stop was asked (plat_stop_requested): not sent, or cut short */
+    HTTP_MOVED     /* a redirect (3xx): never followed (it would carry the token and the
+                      file elsewhere); the configured URL is out of date (not retried) */
 } http_outcome;
 
 typedef struct http_opts {

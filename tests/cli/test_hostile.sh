@@ -77,6 +77,15 @@ grep -q "rdm:\*\*\*\*\*\*\*\*@" "$T/secret/out" && ok || bad "the masked URL is 
 grep -q "URL is http://: the proxy API's password and token go over the network unencrypted" "$T/secret/out" && ok ||
     bad "no warning of secrets over http://: $(head -3 "$T/secret/out")"
 
+# a redirect is not followed, nor retried: the run stops with where it
+# points (exit 2: the configured URL is out of date), no sub-stage failed
+run_mode redirect
+n=$(grep '^POST' "$T/redirect/server.log" | sort | uniq -d | wc -l)
+[ "$(cat "$T/redirect/rc")" = 2 ] && [ "$n" = 0 ] && grep -q "redirects to https://elsewhere.invalid/" "$T/redirect/err" && ok ||
+    bad "redirect: exit $(cat "$T/redirect/rc"), $n POSTed again: $(cat "$T/redirect/out" "$T/redirect/err")"
+[ "$(sqlite3 "$T/redirect/data/rdm-agent.db" "SELECT count(*) FROM export_substage WHERE status = 'FAILED'")" = 0 ] && ok ||
+    bad "redirect: sub-stages FAILED"
+
 # a status code the protocol does not have is named in the log
 run_mode status8
 grep -q "status code 8 is not in the protocol" "$T/status8/err" && ok || bad "status 8: $(cat "$T/status8/out" "$T/status8/err")"
