@@ -22,6 +22,7 @@ typedef struct up {
     time_t now;
     long long flight;         /* bytes in flight, as in_flight() counts them; -1: ask the store */
     long long chk_lo, chk_hi; /* the sub-stages whole_sub() found whole last */
+    int to_error;             /* sub-stages record_status() moved to PROCESS_ERROR */
 } up;
 
 /* One file being sent. */
@@ -267,6 +268,8 @@ static rdm_rc record_status(up *u, long long id, long long sub, const dm_status 
                    "'FINISHED') AND send_round = (SELECT round FROM upload_log WHERE id = ?1)",
                    NULL, id, (long long)u->now, sub, 0) < 0)
             return RDM_ERR_STORE;
+        if (fs == DM_FILE_ERROR && sqlite3_changes(store_db(u->st)) > 0)
+            u->to_error++;
         if (ss)
             ss->finished += fs == DM_FILE_FINISHED, ss->errors += fs == DM_FILE_ERROR,
                 ss->still += fs == DM_FILE_IN_PROGRESS;
@@ -626,16 +629,19 @@ static rdm_rc first_statuses(up *u, long long from, upload_stats *s, rdm_err *er
         u->now = time(NULL);
         if ((rc = store_begin(u->st, err)))
             return rc;
-        for (int i = 0; i < b.n && !rc; i++) {
+        /* a sub-stage this run finished and the datamart then refused is
+         * counted once, as a process error (it was counted finished) */
+        int before = u->to_error;
+        for (int i = 0; i < b.n && !rc; i++)
             if (b.ds[i].outcome == HTTP_OK)
                 rc = record_status(u, b.ids[i], b.subs[i], &b.ds[i], NULL, err);
-            s->process_error += b.ds[i].outcome == HTTP_OK && b.ds[i].known &&
-                                dm_file_status(b.ds[i].code) == DM_FILE_ERROR;
-        }
         if (rc || (rc = store_commit(u->st, err))) {
             store_rollback(u->st);
             return rc;
         }
+        int moved = u->to_error - before;
+        s->process_error += moved;
+        s->finished -= moved < s->finished ? moved : s->finished;
         if (b.n < STATUS_BATCH)
             return rc;
     }

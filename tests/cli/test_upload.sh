@@ -233,6 +233,9 @@ out=$(ag "$D" upload) && ok || bad "flc upload: $out"
 n=$(q "$D" "SELECT count(*) FROM export_substage WHERE status = 'PROCESS_ERROR'")
 [ "$n" -ge 1 ] && [ "$n" = "$(q "$D" "SELECT count(DISTINCT substage_id) FROM attachment")" ] && ok || bad "FLC errors: $n PROCESS_ERROR"
 q "$D" "SELECT error FROM export_substage WHERE status = 'PROCESS_ERROR' LIMIT 1" | grep -q "7 FLC_ERROR «Ошибки ФЛК»" && ok || bad "PROCESS_ERROR reason"
+# each sub-stage counted once in the summary (they were counted finished
+# and then process error too: 12 for 6)
+echo "$out" | grep -q "sub-stages: 0 finished, $n process error" && ok || bad "flc upload summary: $out"
 emu_stop
 emu --step-ms 0
 out=$(ag "$D" resend --all) && echo "$out" | grep -q "$n sub-stage(s) back" && ok || bad "resend --all: $out"
