@@ -80,13 +80,17 @@ rdm_rc cli_print_status(const struct status_stats *s, rdm_rc rc, rdm_err *err);
 rdm_rc cli_option_entities(cli_ctx *ctx, const struct profile *p, unsigned char **sel,
                            rdm_err *err);
 
-/* A time for --since: "YYYY-MM-DD[ HH:MM[:SS]]" (local) or N followed by
- * m, h or d (that long ago). 0, or -1 when it is neither. */
+/* A time for --since: "YYYY-MM-DD[ HH:MM[:SS]]" (local; the whole text, a
+ * real date) or N followed by m, h or d (that long ago). 0, or -1 when it
+ * is neither. */
 int cli_parse_since(const char *t, time_t *out);
 
 /* Takes argv[*i] when it is --since T or --limit N (N >= 0) with a valid
  * value: sets *since or *limit, steps *i past the value, returns 1; else 0. */
 int cli_option_since_limit(cli_ctx *ctx, int *i, time_t *since, int *limit);
+/* The value given after --since or --limit at argv[i] (for a message),
+ * or NULL. */
+const char *cli_option_value(const cli_ctx *ctx, int i);
 
 /* Re-reads the configuration file and the profiles (SIGHUP): on any error
  * both stay as they were, the problems are printed and RDM_ERR_CONFIG

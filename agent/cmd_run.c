@@ -182,8 +182,9 @@ rdm_rc cmd_stages(cli_ctx *ctx, rdm_err *err)
         else if (!cli_option_since_limit(ctx, &i, &since, &limit))
             return rdm_fail(err, RDM_ERR_USAGE,
                             "usage: rdm-agent stages [--collect|--export] [--since T] [--limit "
-                            "N] [--json] (got '%s')",
-                            a);
+                            "N] [--json] (got '%s%s%s')",
+                            a, cli_option_value(ctx, i) ? " " : "",
+                            cli_option_value(ctx, i) ? cli_option_value(ctx, i) : "");
     }
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
         goto out;

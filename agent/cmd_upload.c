@@ -6,6 +6,7 @@
 #include "upload.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,15 +165,47 @@ int cli_parse_since(const char *t, time_t *out)
         return 0;
     }
     struct tm tm = {0};
-    int n = sscanf(t, "%4d-%2d-%2d%*[ T]%2d:%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                   &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-    if (n != 3 && n != 5 && n != 6)
+    int used = 0;
+    int n = sscanf(t, "%4d-%2d-%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &used);
+    if (n == 3 && t[used]) { /* and a time: "T" or a space, then hh:mm[:ss] */
+        int u2 = 0;
+        n += sscanf(t + used, "%*1[ T]%2d:%2d%n", &tm.tm_hour, &tm.tm_min, &u2);
+        if (n == 5 && t[used + u2]) {
+            int u3 = 0;
+            n += sscanf(t + used + u2, ":%2d%n", &tm.tm_sec, &u3);
+            u2 += u3;
+        }
+        used += u2;
+    }
+    /* all of it read, and a real date and time (mktime would take
+     * 2026-13-45 as 2027-02-14) */
+    if ((n != 3 && n != 5 && n != 6) || t[used] || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 59)
         return -1;
+    int y = tm.tm_year, m = tm.tm_mon, d = tm.tm_mday;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     tm.tm_isdst = -1;
     *out = mktime(&tm);
-    return *out == (time_t)-1 ? -1 : 0;
+    if (*out == (time_t)-1 || tm.tm_year != y - 1900 || tm.tm_mon != m - 1 || tm.tm_mday != d)
+        return -1; /* 2026-02-30 */
+    return 0;
+}
+
+/* A whole non-negative number that fits an int; -1 otherwise ("abc", "3x"). */
+static int count_arg(const char *v)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    return end != v && !*end && n >= 0 && n <= INT_MAX ? (int)n : -1;
+}
+
+const char *cli_option_value(const cli_ctx *ctx, int i)
+{
+    const char *a = ctx->argv[i];
+    if ((strcmp(a, "--since") == 0 || strcmp(a, "--limit") == 0) && i + 1 < ctx->argc)
+        return ctx->argv[i + 1];
+    return NULL;
 }
 
 int cli_option_since_limit(cli_ctx *ctx, int *i, time_t *since, int *limit)
@@ -180,8 +213,8 @@ int cli_option_since_limit(cli_ctx *ctx, int *i, time_t *since, int *limit)
     const char *a = ctx->argv[*i], *v = *i + 1 < ctx->argc ? ctx->argv[*i + 1] : NULL;
     if (v && strcmp(a, "--since") == 0 && cli_parse_since(v, since) == 0)
         return ++*i, 1;
-    if (v && strcmp(a, "--limit") == 0 && atoi(v) >= 0)
-        return *limit = atoi(v), ++*i, 1;
+    if (v && strcmp(a, "--limit") == 0 && count_arg(v) >= 0)
+        return *limit = count_arg(v), ++*i, 1;
     return 0;
 }
 
@@ -199,8 +232,9 @@ rdm_rc cmd_journal(cli_ctx *ctx, rdm_err *err)
             return rdm_fail(err, RDM_ERR_USAGE,
                             "usage: rdm-agent journal [--since T] [--failed] [--limit N] (T: "
                             "YYYY-MM-DD[ HH:MM[:SS]] local time, or 30m, 2h, 7d ago; N: the "
-                            "newest N rows, 0 = all; got '%s')",
-                            a);
+                            "newest N rows, 0 = all; got '%s%s%s')",
+                            a, cli_option_value(ctx, i) ? " " : "",
+                            cli_option_value(ctx, i) ? cli_option_value(ctx, i) : "");
     }
     if ((rc = cli_load_config(ctx, err)) || (rc = cli_open_store(ctx, &st, NULL, err)))
         goto out;

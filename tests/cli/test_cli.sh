@@ -149,5 +149,14 @@ printf '{"models": [}' >"$T/badprof.json"
 run "validate bad profile" 2 "$AGENT" validate "$T/org.csv" --entity X --profile "$T/badprof.json"
 contains "bad profile located" "$T/err" "badprof.json:1:"
 
+# --limit and --since take only what they say (atoi read 'abc' as 0 = all
+# and '3x' as 3; mktime took 2026-13-45 as 2027-02-14)
+run "journal --limit abc" 2 "$AGENT" journal --limit abc
+run "stages --limit 3x" 2 "$AGENT" stages --limit 3x
+run "journal --since 2026-13-45" 2 "$AGENT" journal --since 2026-13-45 &&
+    contains "bad --since quoted" "$T/err" "got '--since 2026-13-45'"
+run "journal --since 2026-02-30" 2 "$AGENT" journal --since 2026-02-30
+run "journal --since 2026-12-07x" 2 "$AGENT" journal --since 2026-12-07x
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
