@@ -80,24 +80,41 @@ static int plain_decimal(const char *s, size_t n);
 
 int efft_is_int(const char *s, size_t n)
 {
-    if (n && s[0] == '-')
+    int neg = n && s[0] == '-';
+    if (neg)
         s++, n--;
-    return text_digits(s, n) && (n == 1 || s[0] != '0');
+    /* as the writer puts it: no '+', no leading zero, no "-0" */
+    return text_digits(s, n) && (n == 1 || s[0] != '0') && !(neg && n == 1 && s[0] == '0');
 }
 
 int efft_is_decimal(const char *s, size_t n)
 {
-    /* the file form may end in Python's exponent: "1E-7", "1.2E-8" */
+    /* as the writer puts it (Python's str(Decimal)): an optional '-', the
+     * integer part with no leading zero ("0.5"), the scale kept; or the
+     * exponent form, one digit before the point and a signed exponent:
+     * "1E-7", "1.2E-8" */
     const char *e = memchr(s, 'E', n);
+    if (n && s[0] == '-')
+        s++, n--;
     if (e) {
         const char *x = e + 1;
         size_t xn = n - (size_t)(x - s);
-        if (xn && (*x == '-' || *x == '+'))
-            x++, xn--;
-        if (!text_digits(x, xn))
+        if (!xn || (*x != '-' && *x != '+'))
+            return 0;
+        if (!text_digits(x + 1, xn - 1))
             return 0;
         n = (size_t)(e - s);
+        if (!n || s[0] < '0' || s[0] > '9' || (n > 1 && s[1] != '.'))
+            return 0;
     }
+    if (!n || s[0] == '+' || s[0] == '-')
+        return 0;
+    size_t ilen = (size_t)((const char *)(memchr(s, '.', n) ? memchr(s, '.', n) : s + n) - s);
+    return plain_decimal(s, n) && ilen && (ilen == 1 || s[0] != '0');
+}
+
+int efft_is_decimal_input(const char *s, size_t n)
+{
     return plain_decimal(s, n);
 }
 

@@ -74,9 +74,14 @@ int efft_utf8_valid(const char *s, size_t n, size_t *bad);
  * it is not one; buffer errors as buf_add's. Shared with the importer. */
 rdm_rc efft_int_canon(const char *s, size_t n, size_t max_digits, rdm_buf *out);
 
-/* Syntax of values as they appear in a file. */
+/* Syntax of values as they appear in a file, exactly as the writer puts
+ * them (no '+', no leading zeros, no "-0" integer; a decimal in Python's
+ * str(Decimal) form): what the ФЛК checker accepts. */
 int efft_is_int(const char *s, size_t n);
 int efft_is_decimal(const char *s, size_t n);
+/* A decimal as a source may give it: [+-]digits[.digits] (the writer
+ * makes it the file's form). */
+int efft_is_decimal_input(const char *s, size_t n);
 int efft_is_date(const char *s, size_t n);     /* YYYY-MM-DD, a real day */
 int efft_is_datetime(const char *s, size_t n); /* YYYY-MM-DD HH:MM:SS */
 /* Reads a date-time as SQLite, PostgreSQL or a dump writes it ("YYYY-MM-DD",

@@ -209,7 +209,9 @@ static void check_header(flc *c, const char *s, size_t n)
             buf_addc(&want, ';');
         buf_adds(&want, e->fields[i].name);
     }
-    if (n != want.len || memcmp(s, want.p, n) != 0)
+    if (n && s[n - 1] == '\r' && n - 1 == want.len && memcmp(s, want.p, n - 1) == 0)
+        problem(c, 1, NULL, "the header line ends with CR (a Windows line end); lines end with LF");
+    else if (n != want.len || memcmp(s, want.p, n) != 0)
         problem(c, 1, NULL, "header is '%.*s', %s wants '%.*s'", (int)(n > 200 ? 200 : n), s,
                 e->key, (int)(want.len > 200 ? 200 : want.len), want.p);
     buf_free(&want);

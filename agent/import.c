@@ -118,7 +118,7 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
         char *c = decimal_comma ? memchr(out->p, ',', out->len) : NULL;
         if (c)
             *c = '.';
-        if (!efft_is_decimal(out->p, out->len) || memchr(out->p, 'E', out->len)) {
+        if (!efft_is_decimal_input(out->p, out->len)) {
             snprintf(why, whylen, "'%.*s' is not a decimal number", (int)(n > 40 ? 40 : n), v);
             return RDM_ERR_PARSE;
         }

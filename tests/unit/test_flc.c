@@ -92,6 +92,7 @@ static void test_defects(void **st)
     expect("id;name;partof_id", "no records after the header");
     CASE("\"ESH-1\";\"x\";\n", "2|-|file ends with a newline");
     CASE("\"ESH-1\";\"x\";\r\n\"ESH-2\";\"y\";", "2|-|line ends with CR");
+    expect("id;name;partof_id\r\n\"ESH-1\";\"x\";", "1|-|the header line ends with CR");
     CASE("\"ESH-1\";\"x\"", "2|-|2 fields, EXAMPLE has 3");
     CASE("\"ESH-1\";\"x\";;", "2|-|4 fields");
     CASE("\"ESH-1\";\"x\";\n\n\"ESH-2\";\"y\";", "3|-|empty line");
@@ -126,6 +127,19 @@ static void test_types(void **st)
         {"\"ESH-1\";;;;;\"2024-01-02T03:04:05\";;\"\";;;",
          "2|dt|'2024-01-02T03:04:05' is not a date and time"},
         {"\"ESH-1\";;;;;;\"1e5\";\"\";;;", "2|dec|'1e5' is not a decimal"},
+        /* forms the writer never makes (a writer bug would pass): */
+        {"\"ESH-1\";;\"-0\";;;;;\"\";;;", "2|i|'-0' is not an integer"},
+        {"\"ESH-1\";;\"+7\";;;;;\"\";;;", "2|i|'+7' is not an integer"},
+        {"\"ESH-1\";;;;;;\"+7.50\";\"\";;;", "2|dec|'+7.50' is not a decimal"},
+        {"\"ESH-1\";;;;;;\"007.5\";\"\";;;", "2|dec|'007.5' is not a decimal"},
+        {"\"ESH-1\";;;;;;\"1E3\";\"\";;;", "2|dec|'1E3' is not a decimal"},
+        {"\"ESH-1\";;;;;;\"12E-7\";\"\";;;", "2|dec|'12E-7' is not a decimal"},
+        {"\"ESH-1\";;;;;;\".5\";\"\";;;", "2|dec|'.5' is not a decimal"},
+        /* and those it makes (Python's str(Decimal)) */
+        {"\"ESH-1\";;\"-7\";;;;\"-0\";\"\";;;", ""},
+        {"\"ESH-1\";;\"0\";;;;\"0E-7\";\"\";;;", ""},
+        {"\"ESH-1\";;;;;;\"-1.2E-7\";\"\";;;", ""},
+        {"\"ESH-1\";;;;;;\"0.000123400\";\"\";;;", ""},
         {"\"ESH-1\";;;;;;;\"\";\"abc\";;", "2|h|hashable field is not a Streebog-512 digest"},
         {"\"ESH-1\";;;;;;;\"\";;\"ESH-5\";", ""}, /* ignore_prefix: any text is fine */
     };
