@@ -108,6 +108,37 @@ static char next_char(const char *p)
     return *p;
 }
 
+/* After EXISTS at p: 1 when the ( ... ) that follows is compared with
+ * something (=, <, >, !=, IS). */
+static int exists_compared(const char *p)
+{
+    while (*p && *p != '(')
+        p++;
+    int depth = 0;
+    for (; *p; p++) {
+        if (*p == '\'' || *p == '"') { /* skip a literal or a quoted name */
+            char c = *p;
+            for (p++; *p && !(*p == c && p[1] != c); p += *p == c ? 2 : 1)
+                ;
+            if (!*p)
+                break;
+            continue;
+        }
+        if (*p == '(')
+            depth++;
+        else if (*p == ')' && --depth == 0)
+            break;
+    }
+    if (!*p)
+        return 0;
+    p++;
+    while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n')
+        p++;
+    size_t n;
+    const char *w = next_word(&(const char *){p}, &n);
+    return *p == '=' || *p == '<' || *p == '>' || *p == '!' || (w == p && word_is(w, n, "IS"));
+}
+
 rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_err *err)
 {
     sqlite3 *db = NULL;
@@ -141,10 +172,15 @@ rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_e
         rc = rdm_fail(err, RDM_ERR_PARSE, "%s", sqlite3_errmsg(db));
         goto out;
     }
-    while (sqlite3_step(st) == SQLITE_ROW)
-        if (strcmp((const char *)sqlite3_column_text(st, 1), "OpenRead") == 0)
+    int agg = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *op = (const char *)sqlite3_column_text(st, 1);
+        if (strcmp(op, "OpenRead") == 0)
             for (int i = 0; i < nt; i++)
                 t[i].reads += t[i].root == sqlite3_column_int(st, 3);
+        /* AggStep, AggFinal, AggValue...; Count: count(*) of a whole table */
+        agg |= strncmp(op, "Agg", 3) == 0 || strcmp(op, "Count") == 0;
+    }
     sqlite3_finalize(st);
     st = NULL;
     for (int i = 0; i < nt; i++)
@@ -179,26 +215,39 @@ rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_e
     st = NULL;
     if (rc)
         goto out;
-    /* what the plan does not tell: NOT EXISTS / NOT IN (SELECT ...),
-     * EXCEPT, GROUP BY, window functions, and a subquery that is not an
-     * EXISTS */
+    /* what the plan does not tell: NOT EXISTS, EXISTS used as a value,
+     * IN (SELECT ...), EXCEPT, GROUP BY, LIMIT, window functions, and a
+     * subquery that is not an EXISTS */
     const char *p = select, *w, *prev = NULL;
     size_t n, pn = 0;
+    int filter = 0, negated = 0;
     while (!rc && (w = next_word(&p, &n))) {
         const char *why = NULL;
         if (word_is(w, n, "EXISTS")) {
             if (word_is(prev, pn, "NOT"))
                 why = "NOT EXISTS";
+            else if (!word_is(prev, pn, "WHERE") && !word_is(prev, pn, "AND") &&
+                     !word_is(prev, pn, "ON"))
+                why = "EXISTS as a value (in a CASE, a result column, after OR): it is a filter "
+                      "only after WHERE, AND or ON";
+            else if (exists_compared(p))
+                why = "EXISTS compared with a value (EXISTS(...) = 0 is NOT EXISTS)";
             else
                 nexists++;
-        } else if (word_is(w, n, "IN") && word_is(prev, pn, "NOT") && next_char(p) == '(') {
+        } else if (word_is(w, n, "IN") && next_char(p) == '(') {
             const char *q = p;
             while (*q && *q != '(')
                 q++;
             size_t n2;
             const char *w2 = next_word(&(const char *){q + 1}, &n2);
-            if (word_is(w2, n2, "SELECT") || word_is(w2, n2, "WITH"))
-                why = "NOT IN (SELECT ...)";
+            if ((word_is(w2, n2, "SELECT") || word_is(w2, n2, "WITH")) && (negated || !filter))
+                why = negated ? "NOT IN (SELECT ...)"
+                              : "IN (SELECT ...) as a value: it is a filter only after WHERE, "
+                                "AND or ON";
+        } else if (word_is(w, n, "LIMIT")) {
+            why = "LIMIT";
+        } else if (word_is(w, n, "WINDOW")) {
+            why = "a window definition (WINDOW)";
         } else if (word_is(w, n, "EXCEPT")) {
             why = "EXCEPT";
         } else if (word_is(w, n, "BY") && word_is(prev, pn, "GROUP")) {
@@ -212,8 +261,24 @@ rdm_rc sqlcheck_windowed(const char *ddl, const char *select, int nmodels, rdm_e
                           "what depends on rows outside it (their absence, a count, a rank) "
                           "would come out wrong; use joins and EXISTS only",
                           why);
+        /* the condition being read: a filter (after WHERE, AND, ON) or a
+         * value; negated once a NOT came in it */
+        if (word_is(w, n, "WHERE") || word_is(w, n, "AND") || word_is(w, n, "ON"))
+            filter = 1, negated = 0;
+        else if (word_is(w, n, "SELECT") || word_is(w, n, "CASE") || word_is(w, n, "WHEN") ||
+                 word_is(w, n, "THEN") || word_is(w, n, "ELSE") || word_is(w, n, "OR"))
+            filter = 0, negated = 0;
+        else if (word_is(w, n, "NOT"))
+            negated = 1;
         prev = w, pn = n;
     }
+    /* after the words: GROUP BY and OVER say it better */
+    if (!rc && agg)
+        rc = rdm_fail(err, RDM_ERR_PARSE,
+                      "it uses an aggregate (count, sum, min, max, avg, group_concat... over "
+                      "rows, with or without GROUP BY): an export window shows a model's changed "
+                      "rows only, so the value would be computed over those rows alone; use "
+                      "joins and EXISTS only");
     if (!rc && nsub > nexists)
         rc = rdm_fail(err, RDM_ERR_PARSE,
                       "it uses a subquery for a value: when the model the subquery reads has "

@@ -407,6 +407,22 @@ static void test_windowed(void **st)
          "GROUP BY"},
         {"SELECT \"id\" FROM \"person\" EXCEPT SELECT \"person_id\" FROM \"enrol\"", "EXCEPT"},
         {"SELECT \"id\", rank() OVER (ORDER BY \"name\") FROM \"person\"", "window function"},
+        /* review: taken before, and they sent wrong values */
+        {"SELECT p.\"id\", CASE WHEN EXISTS (SELECT 1 FROM \"team\" t WHERE t.\"id\" = "
+         "p.\"team_id\") THEN 'yes' ELSE 'no' END FROM \"person\" p",
+         "EXISTS as a value"},
+        {"SELECT p.\"id\" FROM \"person\" p WHERE EXISTS (SELECT 1 FROM \"enrol\" e WHERE "
+         "e.\"person_id\" = p.\"id\") = 0",
+         "EXISTS compared"},
+        {"SELECT p.\"id\" FROM \"person\" p WHERE NOT p.\"id\" IN (SELECT \"person_id\" FROM "
+         "\"enrol\")",
+         "NOT IN (SELECT"},
+        {"SELECT p.\"id\", CASE WHEN p.\"team_id\" IN (SELECT \"id\" FROM \"team\") THEN 1 END "
+         "FROM \"person\" p",
+         "IN (SELECT ...) as a value"},
+        {"SELECT count(*) FROM \"person\"", "an aggregate"},
+        {"SELECT \"id\" FROM \"person\" ORDER BY \"id\" LIMIT 10", "LIMIT"},
+        {"SELECT \"id\", rank() OVER w FROM \"person\" WINDOW w AS (ORDER BY \"name\")", "window"},
     };
     rdm_err err;
     for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
