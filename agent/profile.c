@@ -775,6 +775,15 @@ static rdm_rc parse_doc(profile *p, const char *name, const char *text, size_t l
             rc = jfail(&c, "name", err, "model '%s' is defined twice", nm[p->nmodels - 1].name);
             goto out;
         }
+        /* a dump names its model by its file (any case): two models of
+         * one file would leave the second without data, silently */
+        const char *f = nm[p->nmodels - 1].csv_file;
+        for (int k = 0; f && k < p->nmodels - 1; k++)
+            if (nm[k].csv_file && text_ieq(nm[k].csv_file, f)) {
+                rc = jfail(&c, "csv", err, "file '%s' is already the dump of model '%s'", f,
+                           nm[k].name);
+                goto out;
+            }
     }
     i = 0;
     for (const cJSON *e = ents ? ents->child : NULL; e; e = e->next, i++) {

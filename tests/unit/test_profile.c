@@ -239,6 +239,11 @@ static void test_reserved_names(void **st)
 static void test_models_and_sources(void **st)
 {
     (void)st;
+    /* two models of one dump file (any case): the second got no data */
+    bad("{\"models\":[{\"name\":\"a\",\"key\":[\"id\"],\"csv\":{\"file\":\"x.csv\"},"
+        "\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]},{\"name\":\"b\",\"key\":[\"id\"],"
+        "\"csv\":{\"file\":\"X.CSV\"},\"columns\":[{\"name\":\"id\",\"type\":\"text\"}]}]}",
+        "$.models[1].csv: file 'X.CSV' is already the dump of model 'a'");
     bad("{\"models\":[{\"name\":\"m\",\"key\":[\"id\"],\"columns\":[{\"name\":\"id\",\"type\":"
         "\"text\"}]}]}",
         "$.models[0]: model 'm' has no source");
