@@ -175,9 +175,7 @@ struct import_sink {
 };
 typedef struct import_sink file_ctx;
 
-/* Columns a dump must have: the model's key, and columns that feed a
- * required field of an entity reading this model alone. */
-static int column_required(const profile *p, const prof_model *m, int col)
+int import_column_required(const profile *p, const prof_model *m, int col)
 {
     for (int k = 0; k < m->nkey; k++)
         if (m->key[k] == col)
@@ -224,7 +222,7 @@ rdm_rc import_sink_header(import_sink *c, int n, const char *const *vals, rdm_er
     for (int i = 0; i < m->ncols; i++) {
         if (c->have[i] >= 0)
             continue;
-        if (column_required(c->p, m, i))
+        if (import_column_required(c->p, m, i))
             return rdm_fail(err, RDM_ERR_PARSE,
                             "%s:1: the header lacks column '%s' of model %s (a key or a "
                             "required field); the header has %d columns",

@@ -79,4 +79,8 @@ rdm_rc import_normalize(prof_type t, const char *v, size_t n, int decimal_comma,
 /* FNV-1a 64 over the values (NULL distinct from ""). */
 int64_t import_row_hash(int n, const char *const *vals, const size_t *lens);
 
+/* 1 when a source must give column col of model m: the model's key, or a
+ * column that feeds a required field of an entity reading m alone. */
+int import_column_required(const profile *p, const prof_model *m, int col);
+
 #endif

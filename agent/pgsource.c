@@ -314,12 +314,20 @@ static rdm_rc map_columns(pull *pl, const PGresult *r, const char *op_col, int *
             if (strcmp(m->cols[i].name, name) == 0)
                 map[i] = j;
     }
-    for (int k = 0; k < m->nkey; k++)
-        if (map[m->key[k]] < 0)
+    /* as for a dump's header: a key or a required field missing is an
+     * error, another column is staged empty, and said so */
+    for (int i = 0; i < m->ncols; i++) {
+        if (map[i] >= 0)
+            continue;
+        if (import_column_required(pl->p, m, i))
             return rdm_fail(err, RDM_ERR_CONFIG,
                             "model %s, PostgreSQL %s: the query returns no column '%s' (a key of "
-                            "the model); name it with AS",
-                            m->name, pl->what, m->cols[m->key[k]].name);
+                            "the model or a required field); name it with AS",
+                            m->name, pl->what, m->cols[i].name);
+        log_warn("model %s, PostgreSQL %s: the query returns no column '%s'; it is staged "
+                 "empty (name it with AS)",
+                 m->name, pl->what, m->cols[i].name);
+    }
     if (op_col && *opi < 0)
         return rdm_fail(err, RDM_ERR_CONFIG,
                         "model %s, PostgreSQL incremental: the query returns no column '%s' (the "

@@ -158,6 +158,26 @@ wait "$bpid" || bad "update B"
 "$AGENT" --config "$T/race/rdm-agent.ini" collect >"$T/out" 2>&1 || { bad "collect after A and B"; cat "$T/out"; }
 eq "two changes to one row, in the order they were made" "$(sqlite3 "$RDB" "SELECT name FROM \"rdm:stg:race\" WHERE id = 2")" "Б"
 
+# a snapshot query that omits a model's column: a required field's column
+# is an error naming it (it was staged NULL and exported empty, silently);
+# another column is staged empty, with a warning
+cat >"$T/gap.json" <<'EOF'
+{"profile": "gap", "description": "test_pg_collect.sh: a query that omits a column",
+ "models": [{"name": "race", "key": ["id"],
+  "columns": [{"name": "id", "type": "int"}, {"name": "name", "type": "text"}, {"name": "extra", "type": "text"}],
+  "postgres": {"mode": "snapshot", "query": "SELECT id, name AS full_name FROM school.race"}}],
+ "entities": [{"key": "RACE", "models": ["race"], "primary_key": ["id"],
+  "fields": [{"name": "id", "type": "int"}, {"name": "name", "type": "text", "required": true}]}]}
+EOF
+mkdir -p "$T/gap"
+sed -e "s|^PROFILE = .*|PROFILE = $T/gap.json|" -e "s|^\[agent\]|[agent]\nDATA_DIR = $T/gap/data|" "$T/rdm-agent.ini" >"$T/gap/rdm-agent.ini"
+"$AGENT" --config "$T/gap/rdm-agent.ini" init >/dev/null || bad "init (gap)"
+"$AGENT" --config "$T/gap/rdm-agent.ini" collect >"$T/out" 2>&1 && bad "a query without a required column was taken: $(cat "$T/out")" ||
+    { grep -q "the query returns no column 'name'" "$T/out" && ok || bad "gap: $(cat "$T/out")"; }
+sed -i 's/name AS full_name/name/' "$T/gap.json"
+"$AGENT" --config "$T/gap/rdm-agent.ini" collect >"$T/out" 2>&1 && grep -q "no column 'extra'; it is staged empty" "$T/out" && ok ||
+    bad "gap, optional column: $(cat "$T/out")"
+
 # an audit-log model without a snapshot query whose first pull finds
 # nothing: it still keeps where it began, so a change made just before the
 # local midnight is read after it (the start of today moved past it). The
