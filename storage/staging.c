@@ -47,11 +47,13 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
     int exists = 0, ncol = 0;
 
     snprintf(name, sizeof name, "rdm:stg:%s", m->name);
-    if (sqlite3_prepare_v2(store_db(st), "SELECT name FROM pragma_table_info(?)", -1, &s, NULL))
+    if (sqlite3_prepare_v2(store_db(st), "SELECT name, type FROM pragma_table_info(?)", -1, &s,
+                           NULL))
         return store_fail(st, err, "reading a staged table");
     sqlite3_bind_text(s, 1, name, -1, SQLITE_STATIC);
     while (sqlite3_step(s) == SQLITE_ROW) {
         const char *c = (const char *)sqlite3_column_text(s, 0);
+        const char *t = (const char *)sqlite3_column_text(s, 1);
         exists = 1;
         if (strncmp(c, "rdm:", 4) == 0)
             continue;
@@ -60,6 +62,17 @@ rdm_rc stg_model_ensure(store *st, const stg_model *m, rdm_err *err)
                           "model %s: the store's staged table has column '%s' where the profile "
                           "has '%s'; a changed model needs its staged data rebuilt",
                           m->name, c, ncol < m->ncols ? m->cols[ncol] : "(nothing)");
+            break;
+        }
+        /* a type changed (int to text keeps leading zeros from then on):
+         * the rows staged before keep the old one */
+        const char *want = m->integer[ncol] ? "INTEGER" : "TEXT";
+        if (!t || strcmp(t, want) != 0) {
+            rc = rdm_fail(err, RDM_ERR_CONFIG,
+                          "model %s: column '%s' is %s in the store's staged table and %s in the "
+                          "profile (its type changed); a changed model needs its staged data "
+                          "rebuilt",
+                          m->name, c, t ? t : "?", want);
             break;
         }
         ncol++;

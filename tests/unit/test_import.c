@@ -593,6 +593,34 @@ static void test_land_file_damaged(void **s)
     assert_int_equal(q("SELECT count(*) FROM \"rdm:stg:person\" WHERE \"rdm:op\" != 3"), 3);
 }
 
+/* A column's type changed in the profile (pair.b int -> text): refused,
+ * naming the column (it was taken, and values staged before kept the old
+ * type: "041" exported as "41"). */
+static void test_model_type_changed(void **s)
+{
+    (void)s;
+    import_ok("pair.csv", "a;b;v\nx;1;v\n", 1);
+    collect(1, 0, 0);
+    profile changed = {0};
+    rdm_err err;
+    const char *j =
+        "{\"models\":[{\"name\":\"pair\",\"key\":[\"a\",\"b\"],\"csv\":{\"file\":\"pair.csv\"},"
+        "\"columns\":[{\"name\":\"a\",\"type\":\"text\"},{\"name\":\"b\",\"type\":\"text\"},"
+        "{\"name\":\"v\",\"type\":\"text\"}]}]}";
+    assert_int_equal(profile_load_buffer(&changed, "c.json", j, strlen(j), &err), RDM_OK);
+    import_opts o = {0};
+    import_stats is = {0};
+    char path[600];
+    snprintf(path, sizeof path, "%s/pair.csv", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("a;b;v\ny;041;w\n", f);
+    fclose(f);
+    assert_int_equal(import_path(st, &changed, &cfg, path, &o, &is, &err), RDM_ERR_CONFIG);
+    assert_non_null(strstr(err.msg, "column 'b' is INTEGER in the store's staged table and TEXT"));
+    profile_free(&changed);
+}
+
 static void test_model_gone(void **s)
 {
     (void)s;
@@ -737,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_land_file_lost, setup, teardown),
         cmocka_unit_test_setup_teardown(test_land_file_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_model_gone, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_model_type_changed, setup, teardown),
         cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_manifest),
     };
