@@ -31,11 +31,17 @@ set(CPACK_NSIS_INSTALL_ROOT "$PROGRAMFILES64")
 set(CPACK_NSIS_PACKAGE_NAME "rdm-agent")
 set(CPACK_NSIS_DISPLAY_NAME "rdm-agent")
 set(CPACK_NSIS_ENABLE_UNINSTALL_BEFORE_INSTALL ON)
+# %ProgramData%\rdm-agent holds the configuration (passwords) and the inbox
+# (what the service, as LocalSystem, imports): icacls gives it to SYSTEM and
+# Administrators only, by SID (group names are translated on a Russian
+# Windows), instead of ProgramData's inherited rights, where Users may read
+# files and create them in subfolders.
 set(CPACK_NSIS_EXTRA_INSTALL_COMMANDS "
   SetShellVarContext all
   CreateDirectory '$APPDATA\\\\rdm-agent'
   CreateDirectory '$APPDATA\\\\rdm-agent\\\\log'
   CreateDirectory '$APPDATA\\\\rdm-agent\\\\inbox'
+  nsExec::ExecToLog '\\\"$SYSDIR\\\\icacls.exe\\\" \\\"$APPDATA\\\\rdm-agent\\\" /inheritance:r /grant:r *S-1-5-18:(OI)(CI)F *S-1-5-32-544:(OI)(CI)F /T /Q'
   IfFileExists '$APPDATA\\\\rdm-agent\\\\rdm-agent.ini' +2 0
     CopyFiles /SILENT '$INSTDIR\\\\share\\\\rdm-agent\\\\rdm-agent.ini' '$APPDATA\\\\rdm-agent\\\\rdm-agent.ini'
   nsExec::ExecToLog '\\\"$INSTDIR\\\\bin\\\\rdm-agent.exe\\\" --config \\\"$APPDATA\\\\rdm-agent\\\\rdm-agent.ini\\\" init'
