@@ -490,6 +490,44 @@ static int is_tls_error(CURLcode res)
     }
 }
 
+/* Journals the attempt that just ended (status: its HTTP status, 0 when
+ * none came), as it ended: r->outcome and r->error are set. */
+static void journal_attempt(http_client *c, http_req *r, long status)
+{
+    if (!c->journal)
+        return;
+    char sha[SHA256_HEX] = "";
+    if (r->method[0] != 'G' && !r->body_secret) {
+        if (r->file) {
+            /* the recorded digest is the body's only once all of it left */
+            if (r->sent_ == r->file_size && r->file_sha256)
+                snprintf(sha, sizeof sha, "%s", r->file_sha256);
+        } else {
+            sha256_ctx h;
+            sha256_init(&h);
+            sha256_update(&h, r->body, r->body_len);
+            sha256_hex(&h, sha);
+        }
+    }
+    char url[2048];
+    http_mask_url(r->url, url, sizeof url);
+    http_exchange x = {
+        .started_at = r->started_,
+        .duration_ms = (long)(plat_mono_ms() - r->t0_),
+        .method = r->method,
+        .url = url,
+        .request_headers = r->reqhdr_,
+        .body_size = r->method[0] == 'G' ? -1 : (long long)r->sent_,
+        .body_sha256 = sha[0] ? sha : NULL,
+        .status = status,
+        .response_headers = r->hdr_.p ? r->hdr_.p : "",
+        .response_text = r->response_secret ? NULL : (r->text.p ? r->text.p : ""),
+        .error = r->outcome == HTTP_OK ? NULL : r->error,
+        .attempt = r->attempts,
+    };
+    c->journal(c->ud, r, &x);
+}
+
 /* Ends an attempt: journals it, then decides between done and a retry. */
 static void finish(http_client *c, http_req *r, CURLcode res)
 {
@@ -547,38 +585,7 @@ static void finish(http_client *c, http_req *r, CURLcode res)
         if (r->file && status == 0 && r->sent_ == r->file_size)
             r->unanswered_until = plat_mono_ms() + (int64_t)c->o.timeout_s * 1000;
     }
-    if (c->journal) {
-        char sha[SHA256_HEX] = "";
-        if (r->method[0] != 'G' && !r->body_secret) {
-            if (r->file) {
-                /* the recorded digest is the body's only once all of it left */
-                if (r->sent_ == r->file_size && r->file_sha256)
-                    snprintf(sha, sizeof sha, "%s", r->file_sha256);
-            } else {
-                sha256_ctx h;
-                sha256_init(&h);
-                sha256_update(&h, r->body, r->body_len);
-                sha256_hex(&h, sha);
-            }
-        }
-        char url[2048];
-        http_mask_url(r->url, url, sizeof url);
-        http_exchange x = {
-            .started_at = r->started_,
-            .duration_ms = (long)(plat_mono_ms() - r->t0_),
-            .method = r->method,
-            .url = url,
-            .request_headers = r->reqhdr_,
-            .body_size = r->method[0] == 'G' ? -1 : (long long)r->sent_,
-            .body_sha256 = sha[0] ? sha : NULL,
-            .status = status,
-            .response_headers = r->hdr_.p ? r->hdr_.p : "",
-            .response_text = r->response_secret ? NULL : (r->text.p ? r->text.p : ""),
-            .error = r->outcome == HTTP_OK ? NULL : r->error,
-            .attempt = r->attempts,
-        };
-        c->journal(c->ud, r, &x);
-    }
+    journal_attempt(c, r, status);
     release(c, r);
     if (retry && !r->no_retry && r->attempts <= c->o.retries) {
         long wait;
@@ -630,14 +637,17 @@ rdm_rc http_perform(http_client *c, http_req **reqs, int n, int stop_on_net, rdm
             for (int i = 0; i < n; i++) {
                 http_req *r = reqs[i];
                 if (r->state_ == ST_QUEUED || (r->state_ == ST_RUNNING && now >= cut_at)) {
+                    r->outcome = HTTP_STOPPED;
+                    snprintf(r->error, sizeof r->error, "stopped on request%s",
+                             r->attempts ? " before the answer" : " before sending");
                     if (r->state_ == ST_RUNNING) {
+                        /* an attempt cut short is an attempt: journaled
+                         * (its body may have reached the datamart) */
+                        journal_attempt(c, r, 0);
                         release(c, r);
                         running--;
                     }
                     r->state_ = ST_DONE;
-                    r->outcome = HTTP_STOPPED;
-                    snprintf(r->error, sizeof r->error, "stopped on request%s",
-                             r->attempts ? " before the answer" : " before sending");
                     done++;
                 }
             }

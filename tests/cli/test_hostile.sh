@@ -86,6 +86,25 @@ n=$(grep '^POST' "$T/redirect/server.log" | sort | uniq -d | wc -l)
 [ "$(sqlite3 "$T/redirect/data/rdm-agent.db" "SELECT count(*) FROM export_substage WHERE status = 'FAILED'")" = 0 ] && ok ||
     bad "redirect: sub-stages FAILED"
 
+# a transfer cut by a stop (SIGTERM) is journaled: its body may have
+# reached the datamart (it was in upload_log only, not in the journal)
+mkdir -p "$T/silent" && cp -a "$T/base/data" "$T/silent/"
+python3 "$SRC/tests/tools/hostile_server.py" "$T/silent/port" silent "$T/silent/server.log" &
+QPID=$!
+for _ in $(seq 100); do [ -s "$T/silent/port" ] && break; sleep 0.05; done
+conf "$T/silent" "http://127.0.0.1:$(cat "$T/silent/port")"
+sed -i 's/^REQUEST_TIMEOUT = 1$/REQUEST_TIMEOUT = 60/' "$T/silent/rdm-agent.ini"
+"$AGENT" --config "$T/silent/rdm-agent.ini" upload >"$T/silent/out" 2>&1 &
+UPID=$!
+for _ in $(seq 100); do [ -s "$T/silent/server.log" ] && break; sleep 0.05; done
+sleep 0.5
+kill -TERM $UPID
+wait $UPID
+"$AGENT" --config "$T/silent/rdm-agent.ini" journal >"$T/silent/journal" 2>&1
+grep -q "stopped on request" "$T/silent/journal" && ok || bad "a cut transfer is not journaled: $(cat "$T/silent/journal" "$T/silent/out")"
+kill $QPID 2>/dev/null
+wait $QPID 2>/dev/null
+
 # a status code the protocol does not have is named in the log
 run_mode status8
 grep -q "status code 8 is not in the protocol" "$T/status8/err" && ok || bad "status 8: $(cat "$T/status8/out" "$T/status8/err")"

@@ -8,6 +8,7 @@ line to LOG, then answers by MODE:
   redirect 301 to another host (Location: https://elsewhere.invalid/)
   status8  POST: a request id; GET (a status): {"code": 8}, not in the protocol
   busy     503 to everything (the proxy API's token step included)
+  silent   takes the request whole and never answers
 """
 import os
 import socket
@@ -69,6 +70,8 @@ def handle(c):
             elif mode == "redirect":
                 c.sendall(b"HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.invalid/\r\n"
                           b"Content-Length: 0\r\n\r\n")
+            elif mode == "silent":
+                time.sleep(3600)
             elif mode == "busy":
                 c.sendall(b"HTTP/1.1 503 Busy\r\nContent-Length: 4\r\n\r\nbusy")
             elif mode == "status8":
