@@ -2,6 +2,7 @@
 #include "../base/log.h"
 #include "../storage/lock.h"
 #include "cli.h"
+#include "profile.h"
 #include "version.h"
 
 #include <cJSON.h>
@@ -81,6 +82,15 @@ rdm_rc cmd_config(cli_ctx *ctx, rdm_err *err)
     if ((rc = cli_load_config(ctx, err)))
         return rc;
     cfg_print(&ctx->cfg, stdout);
+    /* the profile too: the check before a start must see what start would */
+    profile p = {0};
+    rc = cli_load_profile(ctx, NULL, &p, err);
+    if (!rc)
+        printf("profile: %d model(s), %d entit%s\n", p.nmodels, p.nentities,
+               p.nentities == 1 ? "y" : "ies");
+    profile_free(&p);
+    if (rc)
+        return rc;
     if (ctx->cfg.warnings)
         fprintf(stderr, "rdm-agent: configuration is usable, with %d warning(s) above\n",
                 ctx->cfg.warnings);

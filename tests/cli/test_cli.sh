@@ -149,6 +149,12 @@ printf '{"models": [}' >"$T/badprof.json"
 run "validate bad profile" 2 "$AGENT" validate "$T/org.csv" --entity X --profile "$T/badprof.json"
 contains "bad profile located" "$T/err" "badprof.json:1:"
 
+# config check loads the profile too (a missing one passed the check, and
+# every command after it failed)
+printf '[agent]\nPROFILE = nosuch-profile\n' >"$T/noprof.ini"
+run "config check, no such profile" 2 "$AGENT" --config "$T/noprof.ini" config check &&
+    contains "missing profile named" "$T/err" "profile 'nosuch-profile' not found"
+
 # --limit and --since take only what they say (atoi read 'abc' as 0 = all
 # and '3x' as 3; mktime took 2026-13-45 as 2027-02-14)
 run "journal --limit abc" 2 "$AGENT" journal --limit abc
