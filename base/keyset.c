@@ -1,5 +1,6 @@
 /* keyset.c - see keyset.h. */
 #include "keyset.h"
+#include "buf.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,11 +19,10 @@ typedef struct cand {
 } cand;
 
 struct keyset {
-    uint64_t *bits; /* NULL until the first key that is not in order */
-    uint64_t nbits; /* a power of two */
-    int ordered;    /* every key so far came after the one before */
-    char *last;     /* while ordered: the last key */
-    size_t lastn, lastcap;
+    uint64_t *bits;   /* NULL until the first key that is not in order */
+    uint64_t nbits;   /* a power of two */
+    int ordered;      /* every key so far came after the one before */
+    rdm_buf last;     /* while ordered: the last key */
     long long unseen; /* the keys of the ordered run, not in the filter */
     cand *c;
     size_t cap, used; /* open addressing, cap a power of two */
@@ -56,6 +56,7 @@ keyset *keyset_new(unsigned long long expect)
         k->nbits <<= 1;
     k->cap = 1024;
     k->ordered = 1;
+    buf_init(&k->last, (size_t)1 << 30);
     k->c = calloc(k->cap, sizeof *k->c);
     if (!k->c) {
         keyset_free(k);
@@ -72,7 +73,7 @@ void keyset_free(keyset *k)
         free(k->c[i].key);
     free(k->c);
     free(k->bits);
-    free(k->last);
+    buf_free(&k->last);
     free(k);
 }
 
@@ -105,9 +106,9 @@ static rdm_rc grow(keyset *k)
  * their numeric order.) */
 static int after_last(const keyset *k, const char *key, size_t n)
 {
-    if (n != k->lastn)
-        return n > k->lastn;
-    return memcmp(key, k->last, n) > 0;
+    if (n != k->last.len)
+        return n > k->last.len;
+    return memcmp(key, k->last.p, n) > 0;
 }
 
 /* Puts key in the filter; a key it may hold already becomes a candidate. */
@@ -151,16 +152,9 @@ rdm_rc keyset_see(keyset *k, const char *key, size_t n)
      * case) costs a comparison a key, not a random access to the filter. */
     if (k->ordered) {
         if (!k->unseen || after_last(k, key, n)) {
-            if (n > k->lastcap) {
-                char *p = realloc(k->last, n);
-                if (!p)
-                    return RDM_ERR_NOMEM;
-                k->last = p;
-                k->lastcap = n;
-            }
-            if (n)
-                memcpy(k->last, key, n);
-            k->lastn = n;
+            buf_reset(&k->last);
+            if (buf_add(&k->last, key, n))
+                return RDM_ERR_NOMEM;
             k->unseen++;
             return RDM_OK;
         }
