@@ -396,7 +396,8 @@ int cli_main(int argc, char **argv)
         rest[0] = "version";
     const command *c = find_command(rest[0]);
     if (!c) {
-        fprintf(stderr, "rdm-agent: unknown command '%s'; see `rdm-agent help`\n", rest[0]);
+        fprintf(stderr, "rdm-agent: unknown %s '%s'; see `rdm-agent help`\n",
+                rest[0][0] == '-' ? "option" : "command", rest[0]);
         return 2;
     }
     for (int i = 1; i < nrest; i++)

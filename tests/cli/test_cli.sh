@@ -36,6 +36,7 @@ unset RDM_AGENT_CONFIG
 run "help" 0 "$AGENT" help && contains "help lists init" "$T/out" "init"
 run "no command" 2 "$AGENT"
 run "unknown command" 2 "$AGENT" frobnicate && contains "unknown named" "$T/err" "unknown command 'frobnicate'"
+run "unknown option" 2 "$AGENT" --bogus && contains "unknown option named" "$T/err" "unknown option '--bogus'"
 run "version" 0 "$AGENT" version
 contains "version sqlite" "$T/out" "sqlite    3."
 contains "version curl" "$T/out" "libcurl"
