@@ -489,12 +489,19 @@ static int not_now(const up *u, const dm_upload *d)
 }
 
 /* 1 when the outcome of a send stops the run (the datamart unreachable or
- * not taking files, TLS, a local failure, a stop request): what settle()
+ * not taking files, credentials refused, TLS, a redirect, a local failure,
+ * a stop request): what settle()
  * returns for it, known before anything is stored. */
+/* 401, 403: the credentials are refused, not the file */
+static int refused_credentials(const dm_upload *d)
+{
+    return d->outcome == HTTP_STATUS && (d->status == 401 || d->status == 403);
+}
+
 static int stops(const up *u, const dm_upload *d)
 {
     return d->outcome != HTTP_OK && d->outcome != HTTP_FILE &&
-           (d->outcome != HTTP_STATUS || not_now(u, d));
+           (d->outcome != HTTP_STATUS || not_now(u, d) || refused_credentials(d));
 }
 
 /* Stores the outcome of one send. Returns 1 when the run must stop (the
@@ -533,6 +540,18 @@ static int settle(up *u, pick *k, upload_stats *s, rdm_rc *first, rdm_err *err)
                 snprintf(s->reason, sizeof s->reason, "%s", d->error);
             }
             s->unreachable = 1;
+            return 1;
+        }
+        if (refused_credentials(d)) {
+            /* the credentials, not the file (in proxy mode after a fresh
+             * token): no sub-stage is failed, and the run stops; the files
+             * go once the configuration is mended */
+            if (!*first)
+                *first = rdm_fail(err, RDM_ERR_CONFIG,
+                                  "sending %s: %s: the datamart refuses the credentials; check "
+                                  "[uploader_client] URL, USERNAME, PASSWORD and "
+                                  "ORGANIZATION_OGRN (nothing was marked failed)",
+                                  k->relpath, d->error);
             return 1;
         }
         snprintf(msg, sizeof msg,

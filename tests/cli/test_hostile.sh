@@ -105,6 +105,14 @@ grep -q "stopped on request" "$T/silent/journal" && ok || bad "a cut transfer is
 kill $QPID 2>/dev/null
 wait $QPID 2>/dev/null
 
+# 401: the credentials, not the files: the run stops (exit 2) and no
+# sub-stage is failed (each had to be resent by hand once mended)
+run_mode unauth
+[ "$(cat "$T/unauth/rc")" = 2 ] && grep -q "refuses the credentials" "$T/unauth/err" && ok ||
+    bad "401: exit $(cat "$T/unauth/rc"): $(cat "$T/unauth/out" "$T/unauth/err")"
+[ "$(sqlite3 "$T/unauth/data/rdm-agent.db" "SELECT count(*) FROM export_substage WHERE status = 'FAILED'")" = 0 ] && ok ||
+    bad "401: sub-stages FAILED"
+
 # a status code the protocol does not have is named in the log
 run_mode status8
 grep -q "status code 8 is not in the protocol" "$T/status8/err" && ok || bad "status 8: $(cat "$T/status8/out" "$T/status8/err")"

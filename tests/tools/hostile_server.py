@@ -9,6 +9,7 @@ line to LOG, then answers by MODE:
   status8  POST: a request id; GET (a status): {"code": 8}, not in the protocol
   busy     503 to everything (the proxy API's token step included)
   silent   takes the request whole and never answers
+  unauth   401 to everything
 """
 import os
 import socket
@@ -70,6 +71,8 @@ def handle(c):
             elif mode == "redirect":
                 c.sendall(b"HTTP/1.1 301 Moved\r\nLocation: https://elsewhere.invalid/\r\n"
                           b"Content-Length: 0\r\n\r\n")
+            elif mode == "unauth":
+                c.sendall(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n")
             elif mode == "silent":
                 time.sleep(3600)
             elif mode == "busy":
