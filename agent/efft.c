@@ -109,7 +109,8 @@ int efft_is_decimal(const char *s, size_t n)
     }
     if (!n || s[0] == '+' || s[0] == '-')
         return 0;
-    size_t ilen = (size_t)((const char *)(memchr(s, '.', n) ? memchr(s, '.', n) : s + n) - s);
+    const char *dot = memchr(s, '.', n);
+    size_t ilen = dot ? (size_t)(dot - s) : n;
     return plain_decimal(s, n) && ilen && (ilen == 1 || s[0] != '0');
 }
 

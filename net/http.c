@@ -549,12 +549,13 @@ static void finish(http_client *c, http_req *r, CURLcode res)
                  r->too_long_ ? "ran past 1 MiB" : "broke off");
     } else if (res == CURLE_OK && status >= 300 && status < 400) {
         /* where it points, from the kept headers */
-        const char *h = r->hdr_.p ? r->hdr_.p : "", *loc = NULL;
-        for (const char *l = h; *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : l + strlen(l))
-            if (curl_strnequal(l, "location:", 9)) {
-                loc = l + 9;
-                break;
-            }
+        const char *l = r->hdr_.p ? r->hdr_.p : "", *loc = NULL;
+        while (*l && !curl_strnequal(l, "location:", 9)) {
+            const char *nl = strchr(l, '\n');
+            l = nl ? nl + 1 : l + strlen(l);
+        }
+        if (*l)
+            loc = l + 9;
         while (loc && *loc == ' ')
             loc++;
         r->outcome = HTTP_MOVED;
